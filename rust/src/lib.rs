@@ -1,0 +1,34 @@
+//! `baychain._evm`: BayChain's execution engine, a thin PyO3 layer over revm.
+//!
+//! It executes a block's transactions against state it reads from a Python object and returns,
+//! per transaction, the receipt fields and the state diff. It owns no storage, no networking
+//! and no policy (see DESIGN.md, "The Rust extension is narrow").
+//!
+//! Python API (typed in `src/baychain/_evm.pyi`):
+//!
+//! - `execute_block(env, txs, db) -> list[TxOutcome]`
+//! - `merge_diffs(outcomes) -> (accounts, storage)`: the block-level state diff
+//! - `create_address(sender, nonce) -> bytes`: the address a CREATE deploys to
+//! - `TxOutcome`: read-only result of one transaction
+//! - `REVM_VERSION`: the revm crate version compiled in
+
+mod block;
+mod convert;
+mod db;
+mod env;
+mod outcome;
+
+use pyo3::prelude::*;
+
+/// The revm release this module was built against (kept in step with Cargo.toml).
+const REVM_VERSION: &str = "43";
+
+#[pymodule]
+fn _evm(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(block::execute_block, m)?)?;
+    m.add_function(wrap_pyfunction!(block::create_address, m)?)?;
+    m.add_function(wrap_pyfunction!(outcome::merge_diffs, m)?)?;
+    m.add_class::<outcome::TxOutcome>()?;
+    m.add("REVM_VERSION", REVM_VERSION)?;
+    Ok(())
+}

@@ -1,0 +1,264 @@
+"""The one exception tree of BayChain.
+
+Every error a caller may want to handle derives from :class:`BayChainError`.
+Each subclass carries the values a caller needs to explain or act on it, and
+the message says what is wrong in words a user understands. Errors are mapped
+to JSON-RPC / HTTP codes at exactly one boundary (``rpc/``), never here.
+
+::
+
+    BayChainError
+     ├── DecodingError                 bytes that do not parse (RLP, envelopes, frames)
+     ├── CryptoError
+     │    ├── InvalidSignature         a signature that does not verify / recover
+     │    ├── InvalidKey               a private or public key outside the curve's rules
+     │    └── DecryptionFailed         a ciphertext that does not authenticate under the key
+     │         └── WrongPassword       a keystore that the given password does not open
+     ├── InvalidTransaction            a transaction no block may contain
+     │    ├── MalformedTransaction     bytes that are not a transaction (also a DecodingError)
+     │    ├── InvalidTransactionSignature  bad signature/signer key (also an InvalidSignature)
+     │    ├── UnsupportedTransactionType
+     │    ├── WrongChainId(expected, got)
+     │    ├── TransactionTooLarge(size, limit)
+     │    └── IntrinsicGasTooLow(required, got)
+     ├── TransactionRejected           a valid transaction the pool will not take now
+     │    ├── NonceTooLow(expected, got)
+     │    ├── NonceTooHigh(expected, got, max_gap)
+     │    ├── InsufficientFunds(required, balance)
+     │    ├── GasLimitExceeded(gas_limit, block_gas_limit)
+     │    ├── FeeTooLow(required, got)
+     │    ├── AlreadyKnown(tx_hash)
+     │    ├── ReplacementUnderpriced(tx_hash)
+     │    └── PoolFull(limit)
+     │         ├── PoolBytesFull(limit)         the pool's byte bound
+     │         └── SenderPoolFull(sender, limit) one sender's transaction bound
+     ├── InvalidBlock                  a block that breaks a validity rule
+     ├── ExecutionError                the EVM failed to run (not a revert: a fault)
+     ├── StoreError                    the ledger store cannot be opened or read
+     │    └── CorruptStore             the store is inconsistent; names what is wrong
+     ├── ConfigError                   a node.toml that is missing or wrong
+     │    └── GenesisError             a genesis.json that is missing or wrong
+     └── NotFound                      an unknown block, transaction or account
+"""
+
+from __future__ import annotations
+
+
+class BayChainError(Exception):
+    """Root of every error BayChain raises on purpose."""
+
+
+class DecodingError(BayChainError):
+    """Bytes that do not parse as the expected canonical encoding."""
+
+
+class CryptoError(BayChainError):
+    """A cryptographic operation failed on the given input."""
+
+
+class InvalidSignature(CryptoError):
+    """A signature that does not verify, or from which no key can be recovered."""
+
+
+class InvalidKey(CryptoError):
+    """A private or public key that the suite does not accept."""
+
+
+class DecryptionFailed(CryptoError):
+    """An authenticated ciphertext whose tag does not match: wrong key or tampered bytes."""
+
+
+class WrongPassword(DecryptionFailed):
+    """A keystore whose authentication tag does not match under the given password."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__(
+            f"wrong password for keystore of {address}: the key cannot be decrypted "
+            "(check the password in the node config or environment)"
+        )
+
+
+class InvalidTransaction(BayChainError):
+    """A transaction that can never be part of a valid block."""
+
+
+class MalformedTransaction(InvalidTransaction, DecodingError):
+    """Bytes that do not decode as a transaction: bad RLP, wrong field count or width."""
+
+
+class InvalidTransactionSignature(InvalidTransaction, InvalidSignature):
+    """A transaction whose signature does not verify or yields no signer (EIP-2 high ``s``
+    included), or whose carried public key is not a valid key."""
+
+
+class UnsupportedTransactionType(InvalidTransaction):
+    """A typed envelope whose type this chain does not accept."""
+
+    def __init__(self, tx_type: int, reason: str = "") -> None:
+        self.tx_type = tx_type
+        detail = f": {reason}" if reason else ""
+        super().__init__(f"transaction type 0x{tx_type:02x} is not supported{detail}")
+
+
+class WrongChainId(InvalidTransaction):
+    """A transaction signed for another chain."""
+
+    def __init__(self, expected: int, got: int | None) -> None:
+        self.expected = expected
+        self.got = got
+        shown = "none (pre-EIP-155 signature)" if got is None else str(got)
+        super().__init__(f"wrong chain id: this chain is {expected}, the transaction is for {shown}")
+
+
+class TransactionTooLarge(InvalidTransaction):
+    """A transaction whose encoding exceeds the configured size limit."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"transaction is {size} bytes, the limit is {limit} bytes")
+
+
+class IntrinsicGasTooLow(InvalidTransaction):
+    """A gas limit below the intrinsic cost of the transaction."""
+
+    def __init__(self, required: int, got: int) -> None:
+        self.required = required
+        self.got = got
+        super().__init__(f"intrinsic gas too low: needs {required}, gas limit is {got}")
+
+
+class TransactionRejected(BayChainError):
+    """A well-formed transaction that the pool does not accept in the current state."""
+
+
+class NonceTooLow(TransactionRejected):
+    """The sender already used this nonce."""
+
+    def __init__(self, expected: int, got: int) -> None:
+        self.expected = expected
+        self.got = got
+        super().__init__(f"nonce too low: next nonce is {expected}, transaction has {got}")
+
+
+class NonceTooHigh(TransactionRejected):
+    """The nonce leaves a gap larger than the pool keeps queued."""
+
+    def __init__(self, expected: int, got: int, max_gap: int) -> None:
+        self.expected = expected
+        self.got = got
+        self.max_gap = max_gap
+        super().__init__(
+            f"nonce too high: next nonce is {expected}, transaction has {got} "
+            f"(at most {max_gap} ahead are queued)"
+        )
+
+
+class InsufficientFunds(TransactionRejected):
+    """The sender cannot pay value plus the maximum fee."""
+
+    def __init__(self, required: int, balance: int) -> None:
+        self.required = required
+        self.balance = balance
+        super().__init__(
+            f"insufficient funds: needs {required} wei for value plus gas, balance is {balance}"
+        )
+
+
+class GasLimitExceeded(TransactionRejected):
+    """A transaction whose gas limit exceeds the block gas limit."""
+
+    def __init__(self, gas_limit: int, block_gas_limit: int) -> None:
+        self.gas_limit = gas_limit
+        self.block_gas_limit = block_gas_limit
+        super().__init__(
+            f"gas limit {gas_limit} exceeds the block gas limit {block_gas_limit}"
+        )
+
+
+class FeeTooLow(TransactionRejected):
+    """A fee cap below the chain's base fee."""
+
+    def __init__(self, required: int, got: int) -> None:
+        self.required = required
+        self.got = got
+        super().__init__(f"fee too low: the base fee is {required} wei, fee cap is {got}")
+
+
+class AlreadyKnown(TransactionRejected):
+    """The pool or the chain already holds this transaction."""
+
+    def __init__(self, tx_hash: bytes) -> None:
+        self.tx_hash = tx_hash
+        super().__init__(f"transaction 0x{tx_hash.hex()} is already known")
+
+
+class ReplacementUnderpriced(TransactionRejected):
+    """A transaction reusing a pending nonce without a higher fee."""
+
+    def __init__(self, tx_hash: bytes) -> None:
+        self.tx_hash = tx_hash
+        super().__init__(
+            f"replacement transaction underpriced: 0x{tx_hash.hex()} holds this nonce "
+            "and pays at least as much"
+        )
+
+
+class PoolFull(TransactionRejected):
+    """The pool has reached its configured bound."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"transaction pool is full ({limit} transactions); try again later")
+
+
+class PoolBytesFull(PoolFull):
+    """The raw encodings held by the pool have reached its byte bound."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        TransactionRejected.__init__(
+            self, f"transaction pool is full ({limit} bytes of transactions); try again later"
+        )
+
+
+class SenderPoolFull(PoolFull):
+    """The sender already holds as many transactions in the pool as one sender may."""
+
+    def __init__(self, sender: bytes, limit: int) -> None:
+        self.sender = sender
+        self.limit = limit
+        TransactionRejected.__init__(
+            self,
+            f"sender 0x{sender.hex()} already has {limit} transactions in the pool; "
+            "wait until some are included",
+        )
+
+
+class InvalidBlock(BayChainError):
+    """A block that breaks a validity rule."""
+
+
+class ExecutionError(BayChainError):
+    """The execution engine faulted (distinct from a transaction that reverted)."""
+
+
+class StoreError(BayChainError):
+    """The ledger store cannot be opened or read."""
+
+
+class CorruptStore(StoreError):
+    """The store opened but its contents are inconsistent."""
+
+
+class ConfigError(BayChainError):
+    """A node configuration file that is missing or invalid."""
+
+
+class GenesisError(ConfigError):
+    """A genesis file that is missing or invalid."""
+
+
+class NotFound(BayChainError):
+    """An unknown block, transaction, receipt or account."""

@@ -1,0 +1,137 @@
+"""The state-transition function: execute a block's transactions against a state view.
+
+``execute_transactions(view, context, txs)`` is pure: it reads only its
+arguments (the state view is a snapshot), never the clock or the network, and
+returns the same receipts and write set for the same inputs on every node.
+The EVM part runs in the Rust engine (``baychain._evm``); this module turns
+its per-transaction outcomes into ledger receipts and one merged write set.
+
+A transaction the engine refuses (wrong nonce, unaffordable, gas above what is
+left in the block) is reported in ``ExecutionResult.rejected`` and changes
+nothing. A block proposer leaves such transactions out; a block validator
+treats a block containing one as invalid (:func:`require_all_valid`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from baychain.errors import InvalidBlock
+from baychain.execution.engine import BlockEnv, StateReader, TxInput, TxOutcome, run_block
+from baychain.ledger.log import Log
+from baychain.ledger.receipt import Receipt
+from baychain.ledger.transactions import Transaction
+from baychain.primitives import Address, Hash32
+from baychain.state.account import Account
+from baychain.state.writeset import WriteSet
+
+
+@dataclass(frozen=True, slots=True)
+class BlockContext:
+    """What a block's execution may depend on besides state and transactions."""
+
+    height: int
+    timestamp_ms: int
+    proposer: Address
+    gas_limit: int
+    base_fee: int
+    chain_id: int
+    hardfork: str
+    parent_hash: Hash32
+
+    def engine_env(self) -> BlockEnv:
+        """The EVM's block environment; PREVRANDAO is the parent hash (no beacon chain)."""
+        return BlockEnv(
+            number=self.height,
+            timestamp=self.timestamp_ms // 1000,
+            coinbase=self.proposer,
+            gas_limit=self.gas_limit,
+            base_fee=self.base_fee,
+            prevrandao=self.parent_hash,
+            chain_id=self.chain_id,
+            spec=self.hardfork,
+        )
+
+
+@dataclass(slots=True)
+class ExecutionResult:
+    """Receipts of the applied transactions, in order, and the state they wrote."""
+
+    transactions: list[Transaction] = field(default_factory=list)
+    receipts: list[Receipt] = field(default_factory=list)
+    writes: WriteSet = field(default_factory=WriteSet)
+    gas_used: int = 0
+    rejected: list[tuple[Transaction, str]] = field(default_factory=list)
+
+
+def to_engine_input(tx: Transaction) -> TxInput:
+    """Describe a decoded transaction to the engine."""
+    return TxInput(
+        tx_type=tx.tx_type,
+        caller=tx.sender,
+        to=tx.to,
+        value=tx.value,
+        data=tx.data,
+        gas_limit=tx.gas_limit,
+        max_fee_per_gas=tx.max_fee_per_gas,
+        max_priority_fee_per_gas=tx.max_priority_fee_per_gas,
+        nonce=tx.nonce,
+        access_list=[(address, list(keys)) for address, keys in tx.access_list],
+        chain_id=tx.chain_id,
+    )
+
+
+def execute_transactions(
+    view: StateReader, context: BlockContext, txs: Sequence[Transaction]
+) -> ExecutionResult:
+    """Run ``txs`` in order on top of ``view`` and collect receipts and writes."""
+    outcomes = run_block(context.engine_env(), [to_engine_input(tx) for tx in txs], view)
+    result = ExecutionResult()
+    for tx, outcome in zip(txs, outcomes, strict=True):
+        if not outcome.valid:
+            result.rejected.append((tx, outcome.error or "rejected by the EVM"))
+            continue
+        result.gas_used += outcome.gas_used
+        result.transactions.append(tx)
+        result.receipts.append(_receipt(tx, outcome, result.gas_used))
+        _merge(result.writes, outcome)
+    return result
+
+
+def require_all_valid(result: ExecutionResult) -> None:
+    """Raise InvalidBlock if execution refused any of the block's transactions."""
+    if result.rejected:
+        tx, reason = result.rejected[0]
+        raise InvalidBlock(f"block contains an invalid transaction 0x{tx.hash.hex()}: {reason}")
+
+
+def _receipt(tx: Transaction, outcome: TxOutcome, cumulative_gas_used: int) -> Receipt:
+    created = outcome.created_address
+    return Receipt(
+        tx_type=tx.tx_type,
+        status=1 if outcome.success else 0,
+        cumulative_gas_used=cumulative_gas_used,
+        gas_used=outcome.gas_used,
+        logs=tuple(
+            Log(address=Address(address), topics=tuple(Hash32(t) for t in topics), data=data)
+            for address, topics, data in outcome.logs
+        ),
+        contract_address=Address(created) if created is not None else None,
+        output=outcome.output,
+    )
+
+
+def _merge(writes: WriteSet, outcome: TxOutcome) -> None:
+    destroyed_here: set[bytes] = set()
+    for address, balance, nonce, code_hash, code, destroyed in outcome.accounts:
+        if destroyed:
+            writes.destroy_account(Address(address))
+            destroyed_here.add(address)
+            continue
+        writes.set_account(Address(address), Account(nonce, balance, Hash32(code_hash)))
+        if code:
+            writes.code[Hash32(code_hash)] = code
+    for address, slot, value in outcome.storage:
+        if address not in destroyed_here:
+            writes.set_storage(Address(address), slot, value)

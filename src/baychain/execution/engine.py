@@ -1,0 +1,205 @@
+"""The EVM engine: a typed face for the Rust extension ``baychain._evm`` (revm inside).
+
+Glossary:
+
+- *block environment* (:class:`BlockEnv`): what the EVM's block opcodes read (NUMBER,
+  TIMESTAMP, COINBASE, GASLIMIT, BASEFEE, PREVRANDAO, CHAINID) plus the pinned fork.
+- *engine input* (:class:`TxInput`): a transaction whose sender is already recovered.
+- *state reader* (:class:`StateReader`): the object the engine asks for state it has not
+  seen yet in this block; each answer is cached for the rest of the call.
+- *outcome* (:class:`TxOutcome`): receipt fields plus the transaction's *state diff*.
+
+Contract of :func:`run_block`:
+
+- Transactions run in order on one accumulating state: each sees its predecessors' writes.
+- Each is validated fully under the pinned fork (SpecId CANCUN or PRAGUE, nothing relaxed):
+  chain id (EIP-155), nonce equal to the account's, balance covering
+  ``value + gas_limit * max_fee``, intrinsic gas (and the EIP-7623 floor under Prague),
+  fee cap at least the base fee (EIP-1559), max priority fee at most max fee, sender without
+  code (EIP-3607), init code size (EIP-3860), and ``gas_limit`` within what is left of the
+  block's gas. A transaction failing any check is *not applied*: its outcome has
+  ``valid=False``, ``error`` (a sentence) and ``error_kind`` (a stable token, see
+  :data:`ERROR_KINDS`), and execution goes on with the next transaction.
+- EIP-2929 warm/cold sets and EIP-1153 transient storage are fresh for every transaction.
+- Fees: the sender pays ``gas_used * effective_gas_price``; the priority part goes to the
+  coinbase and the base-fee part is burned. Gas price 0 (with base fee 0) is allowed.
+- State diffs: ``accounts`` rows ``(address, balance, nonce, code_hash, code, destroyed)`` for
+  every account whose info changed, that was created (``code`` is the deployed runtime code,
+  else None) or that was deleted (``destroyed=True``: an EIP-6780 self-destruct in the creating
+  transaction, or an empty account touched and so removed by EIP-161); ``storage`` rows
+  ``(address, slot, value)`` for every slot whose value changed (0 means deleted). Rows are
+  sorted by address, then slot. Apply a row set (a transaction's, or the merged block diff
+  of :func:`merge_diffs`) with one rule: if ``destroyed``, delete the account and all its
+  storage; then, unless ``(balance, nonce, code_hash)`` is empty, write the account; then
+  write the storage rows.
+
+Simplifications (documented, deliberate): no blob transactions (type 3 is rejected), no
+EIP-7702 authorizations (type 4 is rejected), and no block-level system calls (the EIP-4788
+beacon-root and EIP-2935 block-hash contracts are not updated; BLOCKHASH reads the state
+reader's ``block_hash`` for the last 256 blocks). Every precompile of the fork is available,
+including KZG point evaluation (0x0a) and, under Prague, BLS12-381 (EIP-2537), both through
+revm's pure-Rust arkworks backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from baychain import _evm
+from baychain._evm import TxOutcome
+from baychain.errors import ExecutionError, UnsupportedTransactionType
+from baychain.primitives import Address, Hash32
+
+__all__ = [
+    "ERROR_KINDS",
+    "EXECUTABLE_TX_TYPES",
+    "SUPPORTED_SPECS",
+    "AccountRow",
+    "BlockEnv",
+    "LogRow",
+    "StateReader",
+    "StorageRow",
+    "TxInput",
+    "TxOutcome",
+    "create_address",
+    "merge_diffs",
+    "run_block",
+]
+
+AccountRow = tuple[bytes, int, int, bytes, bytes | None, bool]
+"""A state-diff account row: (address, balance, nonce, code_hash, deployed code, destroyed)."""
+
+StorageRow = tuple[bytes, int, int]
+"""A state-diff storage row: (address, slot, new value); 0 deletes the slot."""
+
+LogRow = tuple[bytes, list[bytes], bytes]
+"""A log of a successful transaction: (address, topics, data)."""
+
+SUPPORTED_SPECS = ("cancun", "prague")
+"""Fork names :class:`BlockEnv` accepts (revm SpecId CANCUN and PRAGUE)."""
+
+EXECUTABLE_TX_TYPES = frozenset({0x00, 0x01, 0x02, 0x53})
+"""Legacy, EIP-2930, EIP-1559 and BayChain's SM2 envelope (which executes as EIP-1559)."""
+
+ERROR_KINDS = frozenset(
+    {
+        "nonce_too_low",
+        "nonce_too_high",
+        "insufficient_funds",
+        "fee_too_low",
+        "priority_fee_above_max_fee",
+        "intrinsic_gas_too_low",
+        "gas_limit_exceeds_block",
+        "block_gas_exhausted",
+        "wrong_chain_id",
+        "sender_not_eoa",
+        "initcode_too_large",
+        "invalid",
+    }
+)
+"""Values of :attr:`TxOutcome.error_kind` for a transaction that failed validation."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlockEnv:
+    """The block environment the EVM executes in.
+
+    ``timestamp`` is in seconds (TIMESTAMP opcode); ``prevrandao`` is 32 bytes (PREVRANDAO,
+    EIP-4399); ``spec`` is one of :data:`SUPPORTED_SPECS` (any other name makes
+    :func:`run_block` raise ``ValueError``).
+    """
+
+    number: int
+    timestamp: int
+    coinbase: Address
+    gas_limit: int
+    base_fee: int
+    prevrandao: Hash32 | bytes
+    chain_id: int
+    spec: str = "cancun"
+
+
+@dataclass(frozen=True, slots=True)
+class TxInput:
+    """One transaction as the engine runs it: signature checked, sender recovered.
+
+    Fee fields use EIP-1559 names for every type, as
+    :class:`~baychain.ledger.transactions.Transaction` does: for types 0 and 1 the gas price
+    is ``max_fee_per_gas`` (``max_priority_fee_per_gas`` is ignored). ``to`` is None for a
+    contract creation. ``chain_id`` is None only for a legacy pre-EIP-155 transaction.
+    """
+
+    tx_type: int
+    caller: Address
+    to: Address | None
+    value: int
+    data: bytes
+    gas_limit: int
+    max_fee_per_gas: int
+    max_priority_fee_per_gas: int
+    nonce: int
+    access_list: Sequence[tuple[bytes, Sequence[bytes]]] = ()
+    chain_id: int | None = None
+
+    @property
+    def gas_price(self) -> int:
+        """The legacy gas price (the fee cap of a type 2 / 0x53 transaction)."""
+        return self.max_fee_per_gas
+
+
+class StateReader(Protocol):
+    """What the engine reads from the world state, on demand.
+
+    Values are those *before* the block; the engine layers the block's own writes on top.
+    An exception raised here aborts :func:`run_block` and propagates unchanged.
+    """
+
+    def account(self, address: bytes) -> tuple[int, int, bytes] | None:
+        """``(balance, nonce, code_hash)`` of the account, or None if it does not exist."""
+        ...
+
+    def code(self, code_hash: bytes) -> bytes:
+        """The code whose keccak-256 is ``code_hash``."""
+        ...
+
+    def storage(self, address: bytes, slot: int) -> int:
+        """The value of a storage slot (0 if unset)."""
+        ...
+
+    def block_hash(self, number: int) -> bytes:
+        """The 32-byte hash of block ``number``, or 32 zero bytes if unknown."""
+        ...
+
+
+def run_block(env: BlockEnv, txs: Sequence[TxInput], db: StateReader) -> list[TxOutcome]:
+    """Execute ``txs`` in order on the state ``db`` reads; return one outcome per transaction.
+
+    Raises :class:`~baychain.errors.UnsupportedTransactionType` for a transaction type the
+    engine does not run (blob and set-code transactions), ``ValueError`` for malformed input
+    (unknown spec, wrong byte lengths, ints out of range), :class:`ExecutionError` if revm
+    faults, and re-raises whatever ``db`` raises.
+    """
+    for tx in txs:
+        if tx.tx_type not in EXECUTABLE_TX_TYPES:
+            raise UnsupportedTransactionType(tx.tx_type, "the EVM engine runs types 0, 1, 2, 0x53")
+    try:
+        return _evm.execute_block(env, txs, db)
+    except RuntimeError as fault:
+        raise ExecutionError(str(fault)) from fault
+
+
+def merge_diffs(outcomes: Sequence[TxOutcome]) -> tuple[list[AccountRow], list[StorageRow]]:
+    """Merge the state diffs of a block's outcomes (in block order) into one block diff.
+
+    Later rows win; a destroyed account drops its earlier storage rows, and an account
+    destroyed then written again keeps ``destroyed=True`` with its final info (the apply
+    rule in the module docstring handles both). Invalid outcomes contribute nothing.
+    """
+    return _evm.merge_diffs(outcomes)
+
+
+def create_address(sender: Address, nonce: int) -> Address:
+    """The address a CREATE from ``sender`` at ``nonce`` deploys to (Yellow Paper eq. 85)."""
+    return Address(_evm.create_address(sender, nonce))

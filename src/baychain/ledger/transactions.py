@@ -1,0 +1,299 @@
+"""Signed transactions: the envelopes a chain accepts, decoded once with their sender.
+
+Envelopes (all values RLP-encoded; see ``baychain.codec.rlp``):
+
+- ``LEGACY`` (type 0, EIP-155): ``rlp([nonce, gas_price, gas, to, value, data, v, r, s])``
+- ``ACCESS_LIST`` (type 1, EIP-2930): ``0x01 || rlp([chain_id, nonce, gas_price, gas, to,
+  value, data, access_list, y_parity, r, s])``
+- ``DYNAMIC_FEE`` (type 2, EIP-1559): ``0x02 || rlp([chain_id, nonce, max_priority_fee,
+  max_fee, gas, to, value, data, access_list, y_parity, r, s])``
+- ``SM2`` (type 0x53, BayChain): ``0x53 || rlp([chain_id, nonce, max_priority_fee,
+  max_fee, gas, to, value, data, access_list, public_key, signature])`` where
+  ``public_key`` is the signer's 64-byte SM2 key and ``signature`` is r || s
+  (64 bytes) over ``0x53 || rlp([...the nine fields before public_key..., public_key])``.
+
+``ecdsa`` chains accept types 0, 1 and 2; ``sm`` chains accept only type 0x53.
+Which set applies follows from the suite: a suite that recovers public keys from
+signatures takes the Ethereum envelopes, one that does not takes 0x53.
+A transaction's hash is the suite's hash of its full encoding.
+
+Decoding checks, in order: the envelope and its type; canonical RLP with the
+exact field count; field widths (``nonce`` and ``gas`` fit 64 bits, amounts and
+``chain_id`` 256 bits, ``to`` is 20 bytes or empty, access-list entries are
+20-byte addresses with 32-byte keys); the chain id (legacy ``v`` must be
+``chain_id * 2 + 35/36``: pre-EIP-155 signatures are refused, a consortium chain
+needs replay protection); EIP-2681 (``nonce < 2**64 - 1``); EIP-1559 (tip at
+most the fee cap); the signature (low ``s`` per EIP-2, enforced by the suite).
+Intrinsic gas is checked separately (:mod:`baychain.ledger.intrinsic_gas`);
+signing lives in :mod:`baychain.ledger.signing`.
+
+Signatures from a recovering suite are 65 bytes ``r || s || recid``; the signed
+digest is ``suite.hash(signing payload)`` (keccak-256 on ``ecdsa``, as Ethereum).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, cast
+
+from baychain.codec import rlp
+from baychain.crypto.suite import CryptoSuite
+from baychain.errors import (
+    DecodingError,
+    InvalidKey,
+    InvalidSignature,
+    InvalidTransaction,
+    InvalidTransactionSignature,
+    MalformedTransaction,
+    UnsupportedTransactionType,
+    WrongChainId,
+)
+from baychain.ledger.access_list import AccessList, decode_access_list
+from baychain.primitives import Address, Hash32
+
+__all__ = [
+    "ACCESS_LIST_TX_TYPE",
+    "DYNAMIC_FEE_TX_TYPE",
+    "LEGACY_TX_TYPE",
+    "SM2_TX_TYPE",
+    "AccessList",
+    "Transaction",
+    "accepted_tx_types",
+    "decode_transaction",
+    "refuse_type",
+]
+
+LEGACY_TX_TYPE = 0x00
+ACCESS_LIST_TX_TYPE = 0x01
+DYNAMIC_FEE_TX_TYPE = 0x02
+SM2_TX_TYPE = 0x53
+
+NONCE_LIMIT = 2**64 - 1
+"""EIP-2681: a nonce must be strictly below this (so it can be incremented in 64 bits)."""
+
+_ETHEREUM_TYPES = frozenset({LEGACY_TX_TYPE, ACCESS_LIST_TX_TYPE, DYNAMIC_FEE_TX_TYPE})
+_SM_TYPES = frozenset({SM2_TX_TYPE})
+_REFUSED_REASONS = {
+    0x03: "EIP-4844 blob transactions need a blob data-availability layer BayChain lacks",
+    0x04: "EIP-7702 set-code transactions are Prague rules; BayChain pins Cancun",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """A decoded, signature-checked transaction.
+
+    Built only by the decoding and signing functions of this module, so that
+    ``sender`` is always the address the signature proves. Fee fields follow
+    EIP-1559 naming for every type: for legacy and EIP-2930 transactions
+    ``max_fee_per_gas == max_priority_fee_per_gas == gas_price``.
+    """
+
+    tx_type: int
+    chain_id: int | None
+    """None only for a legacy transaction signed without EIP-155 replay protection."""
+    nonce: int
+    max_priority_fee_per_gas: int
+    max_fee_per_gas: int
+    gas_limit: int
+    to: Address | None
+    """None for a contract creation."""
+    value: int
+    data: bytes
+    access_list: AccessList
+    v: int
+    """Legacy: the EIP-155 ``v``; types 1/2: y-parity; SM2: 0."""
+    r: int
+    s: int
+    public_key: bytes
+    """The signer's 64-byte public key (recovered for secp256k1, carried for SM2)."""
+    sender: Address
+    hash: Hash32
+    raw: bytes
+    """The exact bytes the transaction was decoded from (its canonical encoding)."""
+
+    @property
+    def is_create(self) -> bool:
+        """True when the transaction deploys a contract."""
+        return self.to is None
+
+    def effective_gas_price(self, base_fee: int) -> int:
+        """Price per gas paid at ``base_fee`` (EIP-1559: min(max_fee, base_fee + tip))."""
+        return min(self.max_fee_per_gas, base_fee + self.max_priority_fee_per_gas)
+
+
+class _RecoveringSuite(Protocol):
+    """What a suite with ``recovers_public_key`` offers beyond :class:`CryptoSuite`."""
+
+    def recover_public_key_from_digest(self, digest: bytes, signature: bytes) -> bytes: ...
+
+
+def accepted_tx_types(suite: CryptoSuite) -> frozenset[int]:
+    """Return the envelope types a chain using ``suite`` accepts."""
+    return _ETHEREUM_TYPES if suite.recovers_public_key else _SM_TYPES
+
+
+def refuse_type(tx_type: int, suite: CryptoSuite) -> UnsupportedTransactionType:
+    """Return the error for an envelope type ``suite``'s chains do not accept, with the reason."""
+    if tx_type in _REFUSED_REASONS:
+        reason = _REFUSED_REASONS[tx_type]
+    elif tx_type in _ETHEREUM_TYPES:
+        reason = f"this chain uses the '{suite.name}' suite: sign with SM2 as type 0x53"
+    elif tx_type in _SM_TYPES:
+        reason = f"SM2 transactions need an 'sm' chain; this one uses '{suite.name}'"
+    else:
+        reason = "unknown transaction type"
+    return UnsupportedTransactionType(tx_type, reason)
+
+
+def decode_transaction(raw: bytes, suite: CryptoSuite, chain_id: int) -> Transaction:
+    """Decode and check a signed transaction for the chain ``chain_id`` using ``suite``.
+
+    Raise :class:`MalformedTransaction` for bytes that are not a canonical envelope,
+    :class:`UnsupportedTransactionType`, :class:`WrongChainId`,
+    :class:`InvalidTransactionSignature`, or :class:`InvalidTransaction` for the
+    EIP-2681 nonce and EIP-1559 fee rules. All are :class:`InvalidTransaction`.
+    """
+    raw = bytes(raw)
+    try:
+        if not raw:
+            raise DecodingError("empty input")
+        tx_type = raw[0]
+        if tx_type >= 0xC0:
+            tx_type = LEGACY_TX_TYPE
+        elif tx_type >= 0x80:
+            raise DecodingError(f"first byte 0x{tx_type:02x} is neither a type nor an RLP list")
+        if tx_type not in accepted_tx_types(suite):
+            raise refuse_type(tx_type, suite)
+        if tx_type == LEGACY_TX_TYPE:
+            return _decode_legacy(raw, suite, chain_id)
+        return _decode_typed(raw, tx_type, suite, chain_id)
+    except MalformedTransaction:
+        raise
+    except DecodingError as exc:
+        raise MalformedTransaction(f"malformed transaction: {exc}") from None
+
+
+def _common_checks(nonce: int, tip: int, fee_cap: int) -> None:
+    """The stateless range rules every envelope shares."""
+    # EIP-2681: the sender's nonce must still be incrementable.
+    if nonce >= NONCE_LIMIT:
+        raise InvalidTransaction(f"nonce {nonce} is at or above the EIP-2681 limit 2**64-1")
+    # EIP-1559: the priority fee is part of, so at most, the fee cap.
+    if tip > fee_cap:
+        raise InvalidTransaction(f"max priority fee {tip} exceeds max fee per gas {fee_cap}")
+
+
+def _recover(suite: CryptoSuite, payload: bytes, r: int, s: int, recid: int) -> bytes:
+    """Return the public key that signed ``payload`` with ``(r, s, recid)``."""
+    if r.bit_length() > 256 or s.bit_length() > 256:
+        raise InvalidTransactionSignature("signature r and s must fit 32 bytes")
+    signature = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes((recid,))
+    recover = cast(_RecoveringSuite, suite).recover_public_key_from_digest
+    try:
+        return recover(suite.hash(payload), signature)
+    except (InvalidSignature, InvalidKey) as exc:
+        raise InvalidTransactionSignature(f"invalid transaction signature: {exc}") from None
+
+
+def _decode_legacy(raw: bytes, suite: CryptoSuite, chain_id: int) -> Transaction:
+    """Decode an EIP-155 legacy transaction (``raw`` starts with an RLP list prefix)."""
+    fields = rlp.decode_list(rlp.decode(raw), 9, name="legacy transaction")
+    nonce = rlp.decode_uint(fields[0], name="nonce", max_bytes=8)
+    gas_price = rlp.decode_uint(fields[1], name="gas_price")
+    gas_limit = rlp.decode_uint(fields[2], name="gas_limit", max_bytes=8)
+    to = rlp.decode_address(fields[3], name="to")
+    value = rlp.decode_uint(fields[4], name="value")
+    data = rlp.decode_bytes(fields[5], name="data")
+    v = rlp.decode_uint(fields[6], name="v")
+    r = rlp.decode_uint(fields[7], name="r")
+    s = rlp.decode_uint(fields[8], name="s")
+    # EIP-155: v = chain_id * 2 + 35 + y_parity; 27/28 carry no chain id at all.
+    if v in (27, 28):
+        raise WrongChainId(chain_id, None)
+    if v < 35:
+        raise InvalidTransactionSignature(f"legacy v must be chain_id * 2 + 35 or 36, got {v}")
+    if (v - 35) >> 1 != chain_id:
+        raise WrongChainId(chain_id, (v - 35) >> 1)
+    _common_checks(nonce, gas_price, gas_price)
+    # The fields are canonical, so the signing payload reuses their bytes as they are.
+    payload = rlp.encode([*fields[:6], rlp.encode_uint(chain_id), b"", b""])
+    public_key = _recover(suite, payload, r, s, (v - 35) & 1)
+    return Transaction(
+        tx_type=LEGACY_TX_TYPE,
+        chain_id=chain_id,
+        nonce=nonce,
+        max_priority_fee_per_gas=gas_price,
+        max_fee_per_gas=gas_price,
+        gas_limit=gas_limit,
+        to=to,
+        value=value,
+        data=data,
+        access_list=(),
+        v=v,
+        r=r,
+        s=s,
+        public_key=public_key,
+        sender=suite.address(public_key),
+        hash=suite.hash(raw),
+        raw=raw,
+    )
+
+
+def _decode_typed(raw: bytes, tx_type: int, suite: CryptoSuite, chain_id: int) -> Transaction:
+    """Decode a type 1, 2 or 0x53 envelope; ``raw[0]`` is the type."""
+    # Types 1 and 0x53 have 11 fields; type 2 has a separate tip and fee cap.
+    count = 12 if tx_type == DYNAMIC_FEE_TX_TYPE else 11
+    fields = rlp.decode_list(rlp.decode(raw[1:]), count, name=f"type 0x{tx_type:02x} transaction")
+    tx_chain_id = rlp.decode_uint(fields[0], name="chain_id")
+    nonce = rlp.decode_uint(fields[1], name="nonce", max_bytes=8)
+    # Type 1 has one gas price where the others have tip and fee cap.
+    fee_at = 3 if tx_type == ACCESS_LIST_TX_TYPE else 4
+    tip = rlp.decode_uint(fields[2], name="max_priority_fee_per_gas")
+    fee_cap = tip if fee_at == 3 else rlp.decode_uint(fields[3], name="max_fee_per_gas")
+    gas_limit = rlp.decode_uint(fields[fee_at], name="gas_limit", max_bytes=8)
+    to = rlp.decode_address(fields[fee_at + 1], name="to")
+    value = rlp.decode_uint(fields[fee_at + 2], name="value")
+    data = rlp.decode_bytes(fields[fee_at + 3], name="data")
+    access_list = decode_access_list(fields[fee_at + 4])
+    if tx_type == SM2_TX_TYPE:
+        public_key = rlp.decode_fixed(fields[9], 64, name="public_key")
+        signature = rlp.decode_fixed(fields[10], suite.signature_size, name="signature")
+        v, r, s = 0, int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    else:
+        v = rlp.decode_uint(fields[-3], name="y_parity", max_bytes=1)
+        r = rlp.decode_uint(fields[-2], name="r")
+        s = rlp.decode_uint(fields[-1], name="s")
+    if tx_chain_id != chain_id:
+        raise WrongChainId(chain_id, tx_chain_id)
+    _common_checks(nonce, tip, fee_cap)
+    if tx_type == SM2_TX_TYPE:
+        message = raw[:1] + rlp.encode(fields[:10])
+        try:
+            sender = suite.signer_address(message, signature, public_key)
+        except (InvalidSignature, InvalidKey) as exc:
+            raise InvalidTransactionSignature(f"invalid transaction signature: {exc}") from None
+    else:
+        if v > 1:
+            raise InvalidTransactionSignature(f"y_parity must be 0 or 1, got {v}")
+        public_key = _recover(suite, raw[:1] + rlp.encode(fields[:-3]), r, s, v)
+        sender = suite.address(public_key)
+    return Transaction(
+        tx_type=tx_type,
+        chain_id=chain_id,
+        nonce=nonce,
+        max_priority_fee_per_gas=tip,
+        max_fee_per_gas=fee_cap,
+        gas_limit=gas_limit,
+        to=to,
+        value=value,
+        data=data,
+        access_list=access_list,
+        v=v,
+        r=r,
+        s=s,
+        public_key=public_key,
+        sender=sender,
+        hash=suite.hash(raw),
+        raw=raw,
+    )

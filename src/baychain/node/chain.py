@@ -1,0 +1,322 @@
+"""The chain a node keeps: genesis, head, block building, validation, commit and queries.
+
+``Chain`` joins the protocol parts: it executes transactions on the committed
+state (``execution``), computes roots (``ledger``, ``state.commitment``) and
+commits each block atomically (``state.chain_store``). It is synchronous and
+holds no timers; the node's driver decides when to build and commit.
+
+On open it checks that the store belongs to this genesis and that the stored
+state's LtHash reproduces the head header's state root, so a damaged or foreign
+data directory is refused with a clear error instead of being extended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from baychain.codec import rlp
+from baychain.crypto import get_suite
+from baychain.errors import CorruptStore, InvalidBlock, NotFound, StoreError
+from baychain.execution.block import (
+    BlockContext,
+    ExecutionResult,
+    execute_transactions,
+    require_all_valid,
+)
+from baychain.ledger.block import Block
+from baychain.ledger.header import Header, header_hash
+from baychain.ledger.merkle import receipts_root, transactions_root
+from baychain.ledger.receipt import Receipt
+from baychain.ledger.transactions import Transaction
+from baychain.node.genesis import Genesis
+from baychain.primitives import ZERO_ADDRESS, ZERO_HASH, Address, Hash32
+from baychain.state import chain_store
+from baychain.state.account import Account
+from baychain.state.commitment import StateUpdate, plan_state_update, state_root
+from baychain.state.store import Store
+from baychain.state.view import StateView
+from baychain.state.writeset import WriteSet
+from baychain.crypto.ecdsa import keccak256
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedBlock:
+    """A block built on the current head, with what committing it needs."""
+
+    block: Block
+    block_hash: Hash32
+    receipts: tuple[Receipt, ...]
+    update: StateUpdate
+    rejected: tuple[tuple[Transaction, str], ...]
+
+
+def genesis_params_hash(genesis: Genesis) -> Hash32:
+    """The suite hash of the consensus-relevant genesis parameters (the genesis extra data)."""
+    suite = get_suite(genesis.crypto)
+    encoded = rlp.encode([
+        rlp.encode_uint(genesis.chain_id),
+        genesis.crypto.encode(),
+        genesis.hardfork.encode(),
+        rlp.encode_uint(genesis.block_gas_limit),
+        rlp.encode_uint(genesis.base_fee_per_gas),
+        rlp.encode_uint(genesis.block_interval_ms),
+        [[v.name.encode(), v.public_key, rlp.encode_uint(v.power)] for v in genesis.validators],
+        genesis.extra_data,
+    ])
+    return suite.hash(encoded)
+
+
+def genesis_writes(genesis: Genesis) -> WriteSet:
+    """The world state that genesis allocates."""
+    writes = WriteSet()
+    for address, entry in genesis.alloc:
+        code_hash = keccak256(entry.code)
+        writes.set_account(address, Account(entry.nonce, entry.balance, code_hash))
+        if entry.code:
+            writes.code[code_hash] = entry.code
+        for slot, value in entry.storage:
+            writes.set_storage(address, slot, value)
+    return writes
+
+
+class Chain:
+    """The ledger of one node: open it, build or validate blocks, commit them, query them."""
+
+    def __init__(self, store: Store, genesis: Genesis) -> None:
+        self.store = store
+        self.genesis = genesis
+        self.suite = get_suite(genesis.crypto)
+        self.chain_id = genesis.chain_id
+        with store.read() as reader:
+            head = chain_store.read_head(reader)
+        if head is None:
+            self._commit_genesis()
+        self._check_consistency()
+
+    @classmethod
+    def open(cls, data_dir: Path, genesis: Genesis, *, map_size: int | None = None) -> Chain:
+        """Open (or create) the store in ``data_dir`` for ``genesis``."""
+        store = Store(data_dir) if map_size is None else Store(data_dir, map_size=map_size)
+        try:
+            return cls(store, genesis)
+        except Exception:
+            store.close()
+            raise
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    # -- head -------------------------------------------------------------
+
+    @property
+    def head(self) -> Header:
+        """The header of the last committed block."""
+        return self._head
+
+    @property
+    def head_hash(self) -> Hash32:
+        """The hash of the last committed block."""
+        return self._head_hash
+
+    @property
+    def height(self) -> int:
+        """The height of the last committed block."""
+        return self._head.height
+
+    @contextmanager
+    def state(self) -> Iterator[StateView]:
+        """Yield a view of the committed state at the head."""
+        with self.store.read() as reader:
+            yield StateView(reader)
+
+    # -- building and validating ---------------------------------------------
+
+    def context_for(self, timestamp_ms: int, proposer: Address) -> BlockContext:
+        """The execution context of the next block."""
+        return BlockContext(
+            height=self._head.height + 1,
+            timestamp_ms=max(timestamp_ms, self._head.timestamp_ms + 1),
+            proposer=proposer,
+            gas_limit=self.genesis.block_gas_limit,
+            base_fee=self.genesis.base_fee_per_gas,
+            chain_id=self.chain_id,
+            hardfork=self.genesis.hardfork,
+            parent_hash=self._head_hash,
+        )
+
+    def build_block(
+        self, txs: Sequence[Transaction], timestamp_ms: int, proposer: Address
+    ) -> ProposedBlock:
+        """Execute ``txs`` on the head and seal a block of those the EVM accepted."""
+        context = self.context_for(timestamp_ms, proposer)
+        with self.store.read() as reader:
+            result = execute_transactions(StateView(reader), context, txs)
+            update = plan_state_update(reader, self._lthash, result.writes)
+        return self._seal(context, result, update)
+
+    def execute_block(self, block: Block) -> ProposedBlock:
+        """Re-execute a block proposed by someone else; raise InvalidBlock if it is wrong."""
+        header = block.header
+        if header.parent_hash != self._head_hash or header.height != self._head.height + 1:
+            raise InvalidBlock(
+                f"block {header.height} does not extend the head {self._head.height}"
+            )
+        if header.timestamp_ms <= self._head.timestamp_ms:
+            raise InvalidBlock("block timestamp does not advance past its parent's")
+        context = self.context_for(header.timestamp_ms, header.proposer)
+        with self.store.read() as reader:
+            result = execute_transactions(StateView(reader), context, block.transactions)
+            require_all_valid(result)
+            update = plan_state_update(reader, self._lthash, result.writes)
+        proposed = self._seal(context, result, update, certificate=block.certificate)
+        if proposed.block.header != header:
+            raise InvalidBlock(
+                f"block {header.height} does not match its re-execution "
+                "(transactions root, receipts root, state root or gas used differ)"
+            )
+        return proposed
+
+    def _seal(
+        self,
+        context: BlockContext,
+        result: ExecutionResult,
+        update: StateUpdate,
+        certificate: bytes = b"",
+    ) -> ProposedBlock:
+        header = Header(
+            parent_hash=context.parent_hash,
+            height=context.height,
+            timestamp_ms=context.timestamp_ms,
+            proposer=context.proposer,
+            transactions_root=transactions_root(result.transactions, self.suite),
+            receipts_root=receipts_root(result.receipts, self.suite),
+            state_root=state_root(update.lthash, self.suite),
+            gas_used=result.gas_used,
+            gas_limit=context.gas_limit,
+            base_fee_per_gas=context.base_fee,
+            extra_data=b"",
+        )
+        block = Block(header, tuple(result.transactions), certificate)
+        return ProposedBlock(
+            block=block,
+            block_hash=header_hash(header, self.suite),
+            receipts=tuple(result.receipts),
+            update=update,
+            rejected=tuple(result.rejected),
+        )
+
+    # -- committing -----------------------------------------------------------
+
+    def commit(self, proposed: ProposedBlock) -> None:
+        """Persist a block built or validated on the current head, atomically."""
+        header = proposed.block.header
+        if header.parent_hash != self._head_hash:
+            raise InvalidBlock("the head moved since this block was built; build it again")
+        with self.store.write() as writer:
+            chain_store.commit_block(
+                writer, proposed.block, proposed.block_hash, proposed.receipts, proposed.update
+            )
+        self._head = header
+        self._head_hash = proposed.block_hash
+        self._lthash = proposed.update.lthash
+
+    def _commit_genesis(self) -> None:
+        genesis = self.genesis
+        with self.store.read() as reader:
+            update = plan_state_update(reader, 0, genesis_writes(genesis))
+        header = Header(
+            parent_hash=ZERO_HASH,
+            height=0,
+            timestamp_ms=genesis.timestamp_ms,
+            proposer=ZERO_ADDRESS,
+            transactions_root=transactions_root([], self.suite),
+            receipts_root=receipts_root([], self.suite),
+            state_root=state_root(update.lthash, self.suite),
+            gas_used=0,
+            gas_limit=genesis.block_gas_limit,
+            base_fee_per_gas=genesis.base_fee_per_gas,
+            extra_data=genesis_params_hash(genesis),
+        )
+        block = Block(header, (), b"")
+        with self.store.write() as writer:
+            chain_store.commit_block(writer, block, header_hash(header, self.suite), (), update)
+
+    def _check_consistency(self) -> None:
+        with self.store.read() as reader:
+            head = chain_store.read_head(reader)
+            if head is None:
+                raise CorruptStore("the store has no head block")
+            height, head_hash = head
+            genesis_block = chain_store.read_block(reader, 0, self.suite, self.chain_id)
+            if genesis_block is None:
+                raise CorruptStore("the store has a head but no genesis block")
+            if genesis_block.header.extra_data != genesis_params_hash(self.genesis):
+                raise StoreError(
+                    f"the data directory {self.store.path} belongs to another chain "
+                    "(its genesis differs from genesis.json); use another directory"
+                )
+            block = chain_store.read_block(reader, height, self.suite, self.chain_id)
+            if block is None or header_hash(block.header, self.suite) != head_hash:
+                raise CorruptStore(f"the head block {height} is missing or does not match its hash")
+            lthash_value = chain_store.read_lthash(reader)
+        if state_root(lthash_value, self.suite) != block.header.state_root:
+            raise CorruptStore(
+                f"the stored state does not match the state root of block {height}"
+            )
+        self._head = block.header
+        self._head_hash = head_hash
+        self._lthash = lthash_value
+
+    # -- queries -------------------------------------------------------------
+
+    def block_at(self, height: int) -> Block:
+        """The committed block at ``height``; raise NotFound if there is none."""
+        with self.store.read() as reader:
+            block = chain_store.read_block(reader, height, self.suite, self.chain_id)
+        if block is None:
+            raise NotFound(f"no block at height {height} (head is {self.height})")
+        return block
+
+    def block_hash_at(self, height: int) -> Hash32:
+        """The hash of the committed block at ``height``; raise NotFound if there is none."""
+        with self.store.read() as reader:
+            block_hash = chain_store.read_block_hash(reader, height)
+        if block_hash is None:
+            raise NotFound(f"no block at height {height} (head is {self.height})")
+        return block_hash
+
+    def block_by_hash(self, block_hash: bytes) -> Block:
+        """The committed block with ``block_hash``; raise NotFound if unknown."""
+        with self.store.read() as reader:
+            height = chain_store.read_height_of(reader, block_hash)
+            block = None if height is None else chain_store.read_block(
+                reader, height, self.suite, self.chain_id
+            )
+        if block is None:
+            raise NotFound(f"no block with hash 0x{block_hash.hex()}")
+        return block
+
+    def receipts_at(self, height: int) -> list[Receipt]:
+        """The receipts of the block at ``height``."""
+        with self.store.read() as reader:
+            receipts = chain_store.read_receipts(reader, height)
+        if receipts is None:
+            raise NotFound(f"no block at height {height}")
+        return receipts
+
+    def transaction_location(self, tx_hash: bytes) -> tuple[int, int]:
+        """(height, index) of a committed transaction; raise NotFound if unknown."""
+        with self.store.read() as reader:
+            location = chain_store.read_tx_location(reader, tx_hash)
+        if location is None:
+            raise NotFound(f"no committed transaction 0x{tx_hash.hex()}")
+        return location
+
+    def account(self, address: Address) -> Account:
+        """The account at ``address`` (an empty account if it does not exist)."""
+        with self.state() as view:
+            return view.get_account(address) or Account()

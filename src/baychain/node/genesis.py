@@ -1,0 +1,237 @@
+"""genesis.json: the parameters every node of a chain must share, fixed at height 0.
+
+::
+
+    {
+      "chain_id": 20261,                       EIP-155 chain id
+      "crypto": "sm",                          "ecdsa" or "sm" (the CryptoSuite)
+      "hardfork": "cancun",                    EVM rules: "cancun" or "prague"
+      "timestamp_ms": 0,                       genesis block time
+      "block_gas_limit": 60000000,
+      "base_fee_per_gas": 0,                   fixed; 0 lets consortium members transact for free
+      "block_interval_ms": 1000,               target time between blocks
+      "validators": [{"name": "node0", "public_key": "0x..", "power": 1}],
+      "alloc": {"0x<address>": {"balance": "0x..", "nonce": 0, "code": "0x..",
+                                "storage": {"0x<slot>": "0x<value>"}}},
+      "extra_data": "0x"
+    }
+
+Every field is required except ``alloc`` entries' ``nonce``, ``code`` and
+``storage``, ``timestamp_ms`` (0) and ``extra_data`` (empty). A missing or
+malformed field raises :class:`~baychain.errors.GenesisError` naming it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from baychain.crypto import SUITE_NAMES, get_suite
+from baychain.errors import DecodingError, GenesisError
+from baychain.primitives import UINT64_MAX, UINT256_MAX, Address, parse_address, parse_hex
+
+HARDFORKS = ("cancun", "prague")
+MAX_EXTRA_DATA_BYTES = 32
+
+
+@dataclass(frozen=True, slots=True)
+class GenesisAccount:
+    """One pre-funded or pre-deployed account."""
+
+    balance: int
+    nonce: int = 0
+    code: bytes = b""
+    storage: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Validator:
+    """A member of the initial validator set."""
+
+    name: str
+    public_key: bytes
+    power: int
+    address: Address
+
+
+@dataclass(frozen=True, slots=True)
+class Genesis:
+    """The validated content of genesis.json."""
+
+    chain_id: int
+    crypto: str
+    hardfork: str
+    block_gas_limit: int
+    base_fee_per_gas: int
+    block_interval_ms: int
+    validators: tuple[Validator, ...]
+    alloc: tuple[tuple[Address, GenesisAccount], ...] = field(default=())
+    timestamp_ms: int = 0
+    extra_data: bytes = b""
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the genesis.json document for this genesis."""
+        alloc: dict[str, Any] = {}
+        for address, account in self.alloc:
+            entry: dict[str, Any] = {"balance": hex(account.balance)}
+            if account.nonce:
+                entry["nonce"] = account.nonce
+            if account.code:
+                entry["code"] = "0x" + account.code.hex()
+            if account.storage:
+                entry["storage"] = {hex(slot): hex(value) for slot, value in account.storage}
+            alloc["0x" + address.hex()] = entry
+        return {
+            "chain_id": self.chain_id,
+            "crypto": self.crypto,
+            "hardfork": self.hardfork,
+            "timestamp_ms": self.timestamp_ms,
+            "block_gas_limit": self.block_gas_limit,
+            "base_fee_per_gas": self.base_fee_per_gas,
+            "block_interval_ms": self.block_interval_ms,
+            "validators": [
+                {"name": v.name, "public_key": "0x" + v.public_key.hex(), "power": v.power}
+                for v in self.validators
+            ],
+            "alloc": alloc,
+            "extra_data": "0x" + self.extra_data.hex(),
+        }
+
+
+def load_genesis(path: Path) -> Genesis:
+    """Read and validate a genesis file."""
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise GenesisError(f"genesis file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise GenesisError(f"{path} is not valid JSON: {error}") from None
+    return parse_genesis(document, source=str(path))
+
+
+def parse_genesis(document: object, *, source: str = "genesis") -> Genesis:
+    """Validate a decoded genesis document; raise GenesisError naming the bad field."""
+    if not isinstance(document, dict):
+        raise GenesisError(f"{source}: the top level must be a JSON object")
+    crypto = _field(document, "crypto", str, source)
+    if crypto not in SUITE_NAMES:
+        raise GenesisError(f"{source}: crypto must be one of {', '.join(SUITE_NAMES)}, got {crypto!r}")
+    hardfork = _field(document, "hardfork", str, source)
+    if hardfork not in HARDFORKS:
+        raise GenesisError(f"{source}: hardfork must be one of {', '.join(HARDFORKS)}, got {hardfork!r}")
+    suite = get_suite(crypto)
+    validators = _parse_validators(_field(document, "validators", list, source), suite, source)
+    extra = _hex_field(document.get("extra_data", "0x"), f"{source}: extra_data")
+    if len(extra) > MAX_EXTRA_DATA_BYTES:
+        raise GenesisError(f"{source}: extra_data is at most {MAX_EXTRA_DATA_BYTES} bytes")
+    return Genesis(
+        chain_id=_uint(document, "chain_id", source, UINT64_MAX, minimum=1),
+        crypto=crypto,
+        hardfork=hardfork,
+        block_gas_limit=_uint(document, "block_gas_limit", source, UINT64_MAX, minimum=21_000),
+        base_fee_per_gas=_uint(document, "base_fee_per_gas", source, UINT256_MAX),
+        block_interval_ms=_uint(document, "block_interval_ms", source, 3_600_000, minimum=10),
+        validators=validators,
+        alloc=_parse_alloc(_field(document, "alloc", dict, source), source),
+        timestamp_ms=_uint(document, "timestamp_ms", source, UINT64_MAX, default=0),
+        extra_data=extra,
+    )
+
+
+def _field(document: dict[str, Any], name: str, kind: type, source: str) -> Any:
+    if name not in document:
+        raise GenesisError(f"{source}: required field {name!r} is missing")
+    value = document[name]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise GenesisError(f"{source}: {name} must be a JSON {kind.__name__}")
+    return value
+
+
+def _uint(document: dict[str, Any], name: str, source: str, maximum: int, *,
+          minimum: int = 0, default: int | None = None) -> int:
+    if name not in document and default is not None:
+        return default
+    raw = _field(document, name, object, source)
+    value = _to_int(raw, f"{source}: {name}")
+    if not minimum <= value <= maximum:
+        raise GenesisError(f"{source}: {name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _to_int(raw: object, what: str) -> int:
+    if isinstance(raw, bool):
+        raise GenesisError(f"{what} must be an integer or a 0x-hex string")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return int(raw, 16) if raw.startswith(("0x", "0X")) else int(raw, 10)
+        except ValueError:
+            pass
+    raise GenesisError(f"{what} must be an integer or a 0x-hex string, got {raw!r}")
+
+
+def _hex_field(raw: object, what: str) -> bytes:
+    if not isinstance(raw, str):
+        raise GenesisError(f"{what} must be a 0x-hex string")
+    try:
+        return parse_hex(raw, name=what)
+    except DecodingError as error:
+        raise GenesisError(str(error)) from None
+
+
+def _parse_validators(entries: list[Any], suite: Any, source: str) -> tuple[Validator, ...]:
+    if not entries:
+        raise GenesisError(f"{source}: validators must list at least one validator")
+    validators = []
+    for index, entry in enumerate(entries):
+        where = f"{source}: validators[{index}]"
+        if not isinstance(entry, dict):
+            raise GenesisError(f"{where} must be an object")
+        public_key = _hex_field(_field(entry, "public_key", str, where), f"{where}.public_key")
+        if len(public_key) != 64:
+            raise GenesisError(f"{where}.public_key must be 64 bytes (uncompressed, no 04 prefix)")
+        power = _to_int(entry.get("power", 1), f"{where}.power")
+        if power < 1:
+            raise GenesisError(f"{where}.power must be at least 1")
+        name = entry.get("name", f"validator{index}")
+        if not isinstance(name, str):
+            raise GenesisError(f"{where}.name must be a string")
+        validators.append(Validator(name, public_key, power, suite.address(public_key)))
+    if len({v.address for v in validators}) != len(validators):
+        raise GenesisError(f"{source}: validators contain the same key twice")
+    return tuple(validators)
+
+
+def _parse_alloc(entries: dict[str, Any], source: str) -> tuple[tuple[Address, GenesisAccount], ...]:
+    alloc: dict[Address, GenesisAccount] = {}
+    for text, entry in entries.items():
+        where = f"{source}: alloc[{text}]"
+        try:
+            address = parse_address(text, name=where)
+        except DecodingError as error:
+            raise GenesisError(str(error)) from None
+        if not isinstance(entry, dict):
+            raise GenesisError(f"{where} must be an object")
+        balance = _to_int(_field(entry, "balance", object, where), f"{where}.balance")
+        nonce = _to_int(entry.get("nonce", 0), f"{where}.nonce")
+        if not 0 <= balance <= UINT256_MAX or not 0 <= nonce <= UINT64_MAX:
+            raise GenesisError(f"{where}: balance or nonce out of range")
+        code = _hex_field(entry.get("code", "0x"), f"{where}.code")
+        storage_doc = entry.get("storage", {})
+        if not isinstance(storage_doc, dict):
+            raise GenesisError(f"{where}.storage must be an object of slot -> value")
+        storage = []
+        for slot_text, value_text in storage_doc.items():
+            slot = _to_int(slot_text, f"{where}.storage key")
+            value = _to_int(value_text, f"{where}.storage[{slot_text}]")
+            if not (0 <= slot <= UINT256_MAX and 0 <= value <= UINT256_MAX):
+                raise GenesisError(f"{where}.storage[{slot_text}] is out of the uint256 range")
+            if value:
+                storage.append((slot, value))
+        if address in alloc:
+            raise GenesisError(f"{where} appears twice")
+        alloc[address] = GenesisAccount(balance, nonce, code, tuple(sorted(storage)))
+    return tuple(sorted(alloc.items()))

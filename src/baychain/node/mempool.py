@@ -1,0 +1,481 @@
+"""The transaction pool: signed transactions waiting for a block, and the rule that picks them.
+
+Glossary
+--------
+- **account nonce**: the sender's next nonce in the committed state at the head
+  (what :class:`AccountReader` returns).
+- **pending**: a sender's pooled transactions whose nonces run without a gap from
+  the account nonce; a block could include them now, in nonce order.
+- **queued**: a sender's pooled transactions behind a gap; they wait for the
+  missing nonce and are *promoted* to pending when it arrives (or when the
+  account nonce reaches them).
+- **cost** of a transaction: ``value + gas_limit * max_fee_per_gas``, the most it
+  can take from the sender's balance (the EIP-1559 up-front balance check).
+- **ready ticket**: a number the pool draws from one counter, increasing by one,
+  each time a transaction becomes pending. It is the transaction's place in line.
+
+Admission (:meth:`Mempool.add_raw`, :meth:`Mempool.add`) checks, in this order:
+size, decoding with signature and chain id, intrinsic gas, block gas limit, fee
+cap against the base fee, duplicate hash, nonce too low, nonce gap, funds,
+replacement fee bump, pool bounds. Each failure raises its own
+:class:`~baychain.errors.BayChainError` subclass and leaves the pool's contents
+as they were, except that the sender's transactions the committed state has
+made stale (nonce used) or unaffordable (balance fallen) are forgotten first.
+
+The ordering rule
+-----------------
+:meth:`Mempool.select_for_block` offers pending transactions **in the order they
+became pending** (ascending ready ticket): first come, first served, measured from
+the moment a transaction became executable rather than from its arrival. A
+transaction becomes pending when it arrives with its sender's next pending nonce,
+when the transaction filling the gap before it arrives (the promoted run takes
+consecutive tickets in nonce order), or when a committed block moves the account
+nonce up to it (senders are handled in the order they first appear in the
+block). A replacement keeps the ticket of the transaction it replaces. Since a
+transaction can only become pending after its predecessor, each sender's
+transactions come out in nonce order, and senders interleave by the tickets of
+their transactions. Greedy packing walks that order; when a transaction's gas
+limit no longer fits in the gas left, its sender is skipped for the rest of the
+block (its later nonces cannot go before it) and the walk goes on with the
+others. The result depends only on the sequence of calls made on the pool:
+there is no clock, no randomness and no iteration over hash-ordered sets.
+
+Invariants kept after every call:
+
+- for every sender, the total cost of its pooled transactions is at most the
+  balance the pool last saw, so any prefix of its pending run is affordable;
+- a transaction is in the ready line iff it is pending;
+- the pool's byte count is the sum of the raw encodings it holds.
+
+Simplifications, honestly listed: the pool does not evict cheaper transactions
+to make room (a full pool rejects), does not order by fee (consortium chains
+often price gas at zero), and treats the base fee and block gas limit as fixed
+for its lifetime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from baychain.crypto.suite import CryptoSuite
+from baychain.errors import (
+    AlreadyKnown,
+    FeeTooLow,
+    GasLimitExceeded,
+    InsufficientFunds,
+    IntrinsicGasTooLow,
+    NonceTooHigh,
+    NonceTooLow,
+    PoolBytesFull,
+    PoolFull,
+    ReplacementUnderpriced,
+    SenderPoolFull,
+    TransactionTooLarge,
+    WrongChainId,
+)
+from baychain.ledger.intrinsic_gas import TX_BASE_COST, intrinsic_gas
+from baychain.ledger.transactions import Transaction, decode_transaction
+from baychain.node.mempool_config import MempoolConfig
+from baychain.primitives import Address, Hash32
+
+__all__ = [
+    "MIN_TX_GAS",
+    "AccountReader",
+    "Mempool",
+    "MempoolConfig",
+    "is_fee_bump",
+    "transaction_cost",
+]
+
+MIN_TX_GAS = TX_BASE_COST
+"""The smallest gas limit an admitted transaction can have (21000, Yellow Paper
+``G_transaction``: every intrinsic gas includes it). Packing stops once less is left."""
+
+
+class AccountReader(Protocol):
+    """Read access to the committed state at the head, as the pool needs it."""
+
+    def nonce(self, address: Address) -> int:
+        """The account's next nonce (0 for an unknown account)."""
+        ...
+
+    def balance(self, address: Address) -> int:
+        """The account's balance in wei (0 for an unknown account)."""
+        ...
+
+
+def transaction_cost(tx: Transaction) -> int:
+    """Most wei ``tx`` can take from its sender: ``value + gas_limit * max_fee_per_gas``."""
+    return tx.value + tx.gas_limit * tx.max_fee_per_gas
+
+
+def is_fee_bump(old: Transaction, new: Transaction, bump_percent: int) -> bool:
+    """True iff ``new`` may replace ``old``: both its fee cap and its priority fee are
+    strictly higher and at least ``bump_percent`` percent higher (go-ethereum's rule)."""
+    factor = 100 + bump_percent
+    return (
+        new.max_fee_per_gas > old.max_fee_per_gas
+        and new.max_fee_per_gas * 100 >= old.max_fee_per_gas * factor
+        and new.max_priority_fee_per_gas > old.max_priority_fee_per_gas
+        and new.max_priority_fee_per_gas * 100 >= old.max_priority_fee_per_gas * factor
+    )
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One pooled transaction with what the pool derived from it."""
+
+    tx: Transaction
+    cost: int
+    size: int
+    ticket: int | None = None
+    """Place in the ready line while pending; None while queued."""
+
+
+@dataclass(slots=True)
+class _Sender:
+    """One sender's pooled transactions by nonce; pending are the nonces in [base, end)."""
+
+    base: int
+    """The account nonce as the pool last saw it; no pooled nonce is below it."""
+    end: int
+    """The first nonce at or after ``base`` that is not pooled."""
+    txs: dict[int, _Entry]
+    cost: int = 0
+    """Sum of the costs of ``txs``."""
+
+
+class Mempool:
+    """A bounded, deterministic pool of transactions for one chain.
+
+    Pure logic: it never reads the clock, the network or the store on its own;
+    the committed state comes in through an :class:`AccountReader` on each call
+    that needs it. Not thread-safe; the node drives it from one task.
+    """
+
+    def __init__(
+        self,
+        config: MempoolConfig,
+        chain_id: int,
+        suite: CryptoSuite,
+        block_gas_limit: int,
+        base_fee: int,
+    ) -> None:
+        self._config = config
+        self._chain_id = chain_id
+        self._suite = suite
+        self._block_gas_limit = block_gas_limit
+        self._base_fee = base_fee
+        self._by_hash: dict[Hash32, _Entry] = {}
+        self._senders: dict[Address, _Sender] = {}
+        # Tickets only grow, so this dict's insertion order is ticket order; a
+        # replacement overwrites a value in place and keeps its position.
+        self._ready: dict[int, _Entry] = {}
+        self._next_ticket = 0
+        self._bytes = 0
+
+    # -- admission ----------------------------------------------------------
+
+    def add_raw(self, raw: bytes, accounts: AccountReader) -> Transaction:
+        """Decode ``raw`` and admit it; return the decoded transaction.
+
+        Raise :class:`~baychain.errors.TransactionTooLarge` before decoding, then
+        whatever ``decode_transaction`` raises (MalformedTransaction, a DecodingError;
+        InvalidTransactionSignature, an InvalidSignature; WrongChainId;
+        UnsupportedTransactionType; InvalidTransaction for the EIP-2681 and EIP-1559
+        range rules), then the errors of :meth:`add`.
+        """
+        # the size bound comes first so that oversized input costs no decoding
+        if len(raw) > self._config.max_tx_bytes:
+            raise TransactionTooLarge(len(raw), self._config.max_tx_bytes)
+        tx = decode_transaction(raw, self._suite, self._chain_id)
+        return self._admit(tx, accounts)
+
+    def add(self, tx: Transaction, accounts: AccountReader) -> Transaction:
+        """Admit an already decoded transaction (for example one a peer relayed); return it.
+
+        Checks size and chain id again (cheap), then the same rules as :meth:`add_raw`.
+        """
+        if len(tx.raw) > self._config.max_tx_bytes:
+            raise TransactionTooLarge(len(tx.raw), self._config.max_tx_bytes)
+        if tx.chain_id != self._chain_id:
+            raise WrongChainId(self._chain_id, tx.chain_id)
+        return self._admit(tx, accounts)
+
+    def _admit(self, tx: Transaction, accounts: AccountReader) -> Transaction:
+        """Run the stateful checks in their documented order and insert ``tx``."""
+        config = self._config
+        # the gas limit pays for the transaction's intrinsic cost
+        required = intrinsic_gas(tx)
+        if tx.gas_limit < required:
+            raise IntrinsicGasTooLow(required, tx.gas_limit)
+        # the transaction fits in a block at all
+        if tx.gas_limit > self._block_gas_limit:
+            raise GasLimitExceeded(tx.gas_limit, self._block_gas_limit)
+        # the fee cap covers the base fee (EIP-1559)
+        if tx.max_fee_per_gas < self._base_fee:
+            raise FeeTooLow(self._base_fee, tx.max_fee_per_gas)
+        # the pool does not hold it already
+        if tx.hash in self._by_hash:
+            raise AlreadyKnown(tx.hash)
+        account_nonce = accounts.nonce(tx.sender)
+        balance = accounts.balance(tx.sender)
+        sender = self._senders.get(tx.sender)
+        if sender is not None:
+            # first forget what the committed state has made stale or unaffordable
+            self._rebase(sender, account_nonce)
+            self._enforce_balance(sender, balance)
+            if self._forget_if_empty(tx.sender, sender):
+                sender = None
+        # the nonce is not used up
+        if tx.nonce < account_nonce:
+            raise NonceTooLow(account_nonce, tx.nonce)
+        old = sender.txs.get(tx.nonce) if sender is not None else None
+        # a new nonce is at most max_nonce_gap past the sender's next pending nonce
+        if old is None:
+            expected = sender.end if sender is not None else account_nonce
+            if tx.nonce - expected > config.max_nonce_gap:
+                raise NonceTooHigh(expected, tx.nonce, config.max_nonce_gap)
+        # the balance covers this transaction plus everything else the sender has pooled
+        cost = transaction_cost(tx)
+        pooled = 0 if sender is None else sender.cost - (0 if old is None else old.cost)
+        if pooled + cost > balance:
+            raise InsufficientFunds(pooled + cost, balance)
+        entry = _Entry(tx=tx, cost=cost, size=len(tx.raw))
+        if sender is not None and old is not None:
+            # a replacement pays enough more than the transaction it evicts
+            if not is_fee_bump(old.tx, tx, config.price_bump_percent):
+                raise ReplacementUnderpriced(old.tx.hash)
+            # the bytes bound holds after the swap
+            if self._bytes - old.size + entry.size > config.max_pool_bytes:
+                raise PoolBytesFull(config.max_pool_bytes)
+            self._replace(sender, old, entry)
+            return tx
+        # the count, bytes and per-sender bounds hold after the insertion
+        if len(self._by_hash) >= config.max_pool_txs:
+            raise PoolFull(config.max_pool_txs)
+        if self._bytes + entry.size > config.max_pool_bytes:
+            raise PoolBytesFull(config.max_pool_bytes)
+        if sender is not None and len(sender.txs) >= config.max_per_sender:
+            raise SenderPoolFull(tx.sender, config.max_per_sender)
+        if sender is None:
+            sender = _Sender(base=account_nonce, end=account_nonce, txs={})
+            self._senders[tx.sender] = sender
+        self._insert(sender, entry)
+        return tx
+
+    # -- block production ---------------------------------------------------
+
+    def select_for_block(self, gas_limit: int, max_txs: int | None = None) -> list[Transaction]:
+        """Pick pending transactions for a block of ``gas_limit`` gas, at most ``max_txs``.
+
+        Walks the ready line (see the module docstring for the rule) and takes
+        each transaction whose gas limit still fits; the first one that does
+        not fit excludes its sender for the rest of the block. Does not change
+        the pool: the node removes what it committed with :meth:`remove_committed`.
+        Cost: linear in the number of pending transactions visited.
+        """
+        chosen: list[Transaction] = []
+        if max_txs is not None and max_txs <= 0:
+            return chosen
+        remaining = gas_limit
+        skipped: set[Address] = set()  # used for membership only, never iterated
+        for entry in self._ready.values():
+            if remaining < MIN_TX_GAS:
+                break
+            tx = entry.tx
+            if tx.sender in skipped:
+                continue
+            if tx.gas_limit > remaining:
+                skipped.add(tx.sender)
+                continue
+            chosen.append(tx)
+            remaining -= tx.gas_limit
+            if len(chosen) == max_txs:
+                break
+        return chosen
+
+    def remove_committed(self, txs: Iterable[Transaction], accounts: AccountReader) -> None:
+        """Forget what a committed block made stale; ``accounts`` is the state after it.
+
+        For each sender of ``txs`` (in order of first appearance): drop pooled
+        transactions below the new account nonce, promote queued ones the new
+        nonce reaches, and, if the new balance no longer covers everything the
+        sender has pooled, drop from the first unaffordable nonce onwards. Any of
+        ``txs`` still pooled afterwards (a reader lagging behind the block) is
+        dropped too, and its sender's later nonces go back to queued.
+        """
+        committed = list(txs)
+        senders: dict[Address, None] = {}  # insertion-ordered set
+        for tx in committed:
+            senders.setdefault(tx.sender, None)
+        for address in senders:
+            sender = self._senders.get(address)
+            if sender is None:
+                continue
+            self._rebase(sender, accounts.nonce(address))
+            self._enforce_balance(sender, accounts.balance(address))
+            self._forget_if_empty(address, sender)
+        for tx in committed:
+            entry = self._by_hash.get(tx.hash)
+            if entry is not None:
+                sender = self._senders[tx.sender]
+                self._evict(sender, entry)
+                self._forget_if_empty(tx.sender, sender)
+
+    # -- queries ------------------------------------------------------------
+
+    @property
+    def pending_count(self) -> int:
+        """Number of pending transactions."""
+        return len(self._ready)
+
+    @property
+    def queued_count(self) -> int:
+        """Number of queued transactions."""
+        return len(self._by_hash) - len(self._ready)
+
+    @property
+    def byte_size(self) -> int:
+        """Total bytes of the raw encodings the pool holds."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        """Number of pooled transactions, pending and queued."""
+        return len(self._by_hash)
+
+    def __contains__(self, tx_hash: object) -> bool:
+        """True iff a transaction with this hash is pooled."""
+        return tx_hash in self._by_hash
+
+    def get(self, tx_hash: Hash32) -> Transaction | None:
+        """The pooled transaction with this hash, or None."""
+        entry = self._by_hash.get(tx_hash)
+        return None if entry is None else entry.tx
+
+    def pending_nonce(self, address: Address, accounts: AccountReader) -> int:
+        """The sender's next nonce counting its pending transactions (JSON-RPC ``"pending"``)."""
+        nonce = accounts.nonce(address)
+        sender = self._senders.get(address)
+        if sender is None:
+            return nonce
+        if sender.base == nonce:
+            return sender.end
+        # the reader is newer or older than the pool's view: count the run afresh
+        while nonce in sender.txs:
+            nonce += 1
+        return nonce
+
+    def pending_transactions(self) -> Iterator[Transaction]:
+        """The pending transactions in the order :meth:`select_for_block` considers them.
+
+        Iterates over a snapshot, so the pool may change meanwhile.
+        """
+        return iter([entry.tx for entry in self._ready.values()])
+
+    # -- internal bookkeeping ----------------------------------------------
+
+    def _take_ticket(self, entry: _Entry) -> None:
+        """Put ``entry`` at the end of the ready line."""
+        entry.ticket = self._next_ticket
+        self._ready[self._next_ticket] = entry
+        self._next_ticket += 1
+
+    def _extend_run(self, sender: _Sender) -> None:
+        """Promote the queued transactions that now continue the sender's pending run."""
+        txs = sender.txs
+        while sender.end in txs:
+            self._take_ticket(txs[sender.end])
+            sender.end += 1
+
+    def _insert(self, sender: _Sender, entry: _Entry) -> None:
+        """Add a transaction with a nonce the sender has not pooled."""
+        tx = entry.tx
+        sender.txs[tx.nonce] = entry
+        sender.cost += entry.cost
+        self._by_hash[tx.hash] = entry
+        self._bytes += entry.size
+        if tx.nonce == sender.end:
+            self._extend_run(sender)
+
+    def _replace(self, sender: _Sender, old: _Entry, new: _Entry) -> None:
+        """Swap ``new`` in for ``old`` (same nonce); ``new`` keeps ``old``'s place in line."""
+        del self._by_hash[old.tx.hash]
+        self._by_hash[new.tx.hash] = new
+        sender.txs[new.tx.nonce] = new
+        sender.cost += new.cost - old.cost
+        self._bytes += new.size - old.size
+        if old.ticket is not None:
+            new.ticket = old.ticket
+            self._ready[old.ticket] = new
+
+    def _discard(self, sender: _Sender, entry: _Entry) -> None:
+        """Remove ``entry`` from every index; the caller repairs the pending run."""
+        del self._by_hash[entry.tx.hash]
+        del sender.txs[entry.tx.nonce]
+        sender.cost -= entry.cost
+        self._bytes -= entry.size
+        if entry.ticket is not None:
+            del self._ready[entry.ticket]
+            entry.ticket = None
+
+    def _demote_from(self, sender: _Sender, nonce: int) -> None:
+        """End the pending run at ``nonce``: pooled nonces from there on become queued."""
+        for later in range(nonce, sender.end):
+            entry = sender.txs.get(later)
+            if entry is not None and entry.ticket is not None:
+                del self._ready[entry.ticket]
+                entry.ticket = None
+        sender.end = max(nonce, sender.base)
+
+    def _evict(self, sender: _Sender, entry: _Entry) -> None:
+        """Remove one transaction; the sender's later pending nonces go back to queued."""
+        nonce = entry.tx.nonce
+        self._discard(sender, entry)
+        if nonce < sender.end:
+            self._demote_from(sender, nonce)
+
+    def _rebase(self, sender: _Sender, account_nonce: int) -> None:
+        """Bring the sender's view up to the committed ``account_nonce``."""
+        if account_nonce == sender.base:
+            return
+        if account_nonce < sender.base:
+            # only if the reader is older than what the pool saw before: rebuild the run
+            self._demote_from(sender, sender.base)
+            sender.base = sender.end = account_nonce
+            self._extend_run(sender)
+            return
+        txs = sender.txs
+        if account_nonce - sender.base <= len(txs):
+            stale = [n for n in range(sender.base, account_nonce) if n in txs]
+        else:
+            stale = sorted(n for n in txs if n < account_nonce)
+        for nonce in stale:
+            self._discard(sender, txs[nonce])
+        sender.base = account_nonce
+        if sender.end < account_nonce:
+            sender.end = account_nonce
+        self._extend_run(sender)
+
+    def _enforce_balance(self, sender: _Sender, balance: int) -> None:
+        """Drop the sender's transactions from the first one its ``balance`` cannot cover."""
+        if sender.cost <= balance:
+            return
+        nonces = sorted(sender.txs)
+        total = 0
+        for index, nonce in enumerate(nonces):
+            total += sender.txs[nonce].cost
+            if total > balance:
+                for dropped in nonces[index:]:
+                    self._discard(sender, sender.txs[dropped])
+                sender.end = min(sender.end, nonce)
+                return
+
+    def _forget_if_empty(self, address: Address, sender: _Sender) -> bool:
+        """Drop the per-sender record if it holds nothing; return True if it did."""
+        if sender.txs:
+            return False
+        del self._senders[address]
+        return True

@@ -1,0 +1,163 @@
+"""The node's native interface: submit transactions, seal blocks, read the ledger.
+
+``Node`` is what in-process users (tests, the benchmark, the JSON-RPC and
+REST services) talk to. It is synchronous and owns no timers or sockets; the
+driver in ``node/runner.py`` calls :meth:`Node.seal_block` when the consensus
+policy says a block is due.
+
+Every transaction is decoded and its signature checked once, on entry to the
+pool; blocks carry the decoded transactions, so the sender recovered there is
+reused by execution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from baychain.crypto.suite import CryptoSuite
+from baychain.ledger.block import Block
+from baychain.ledger.receipt import Receipt
+from baychain.ledger.transactions import Transaction
+from baychain.node.chain import Chain, ProposedBlock
+from baychain.node.genesis import Genesis
+from baychain.node.mempool import Mempool
+from baychain.node.mempool_config import MempoolConfig
+from baychain.primitives import Address, Hash32
+from baychain.state.account import Account
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRecord:
+    """A committed transaction's receipt with where it sits in the chain."""
+
+    receipt: Receipt
+    transaction: Transaction
+    block_hash: Hash32
+    height: int
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStatus:
+    """What `baychain status` reports."""
+
+    height: int
+    head_hash: Hash32
+    state_root: Hash32
+    crypto: str
+    chain_id: int
+    hardfork: str
+    pending: int
+    queued: int
+
+
+class Node:
+    """A validator's ledger and pool, with block sealing for solo consensus."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        mempool_config: MempoolConfig,
+        validator_address: Address,
+        *,
+        max_block_txs: int = 10_000,
+    ) -> None:
+        self.chain = chain
+        self.genesis: Genesis = chain.genesis
+        self.suite: CryptoSuite = chain.suite
+        self.validator_address = validator_address
+        self.max_block_txs = max_block_txs
+        self.mempool = Mempool(
+            mempool_config,
+            chain_id=self.genesis.chain_id,
+            suite=self.suite,
+            block_gas_limit=self.genesis.block_gas_limit,
+            base_fee=self.genesis.base_fee_per_gas,
+        )
+
+    # -- writing ---------------------------------------------------------------
+
+    def submit_transaction(self, raw: bytes) -> Transaction:
+        """Validate a raw signed transaction and add it to the pool.
+
+        Raises a subclass of DecodingError, InvalidTransaction, CryptoError or
+        TransactionRejected that says why the transaction was refused.
+        """
+        with self.chain.state() as view:
+            return self.mempool.add_raw(raw, view)
+
+    def seal_block(self, timestamp_ms: int) -> ProposedBlock:
+        """Build the next block from the pool, commit it and drop its transactions from the pool."""
+        candidates = self.mempool.select_for_block(
+            self.genesis.block_gas_limit, self.max_block_txs
+        )
+        proposed = self.chain.build_block(candidates, timestamp_ms, self.validator_address)
+        self.chain.commit(proposed)
+        with self.chain.state() as view:
+            self.mempool.remove_committed(candidates, view)
+        return proposed
+
+    # -- reading -----------------------------------------------------------------
+
+    def status(self) -> NodeStatus:
+        """Height, head, state root and identity of the chain."""
+        head = self.chain.head
+        return NodeStatus(
+            height=head.height,
+            head_hash=self.chain.head_hash,
+            state_root=head.state_root,
+            crypto=self.suite.name,
+            chain_id=self.genesis.chain_id,
+            hardfork=self.genesis.hardfork,
+            pending=self.mempool.pending_count,
+            queued=self.mempool.queued_count,
+        )
+
+    def block(self, height: int) -> Block:
+        """The committed block at ``height``."""
+        return self.chain.block_at(height)
+
+    def block_by_hash(self, block_hash: bytes) -> Block:
+        """The committed block with this hash."""
+        return self.chain.block_by_hash(block_hash)
+
+    def receipt(self, tx_hash: bytes) -> ReceiptRecord:
+        """The receipt of a committed transaction; raise NotFound if it is not committed."""
+        height, index = self.chain.transaction_location(tx_hash)
+        block = self.chain.block_at(height)
+        receipts = self.chain.receipts_at(height)
+        return ReceiptRecord(
+            receipt=receipts[index],
+            transaction=block.transactions[index],
+            block_hash=self.chain.block_hash_at(height),
+            height=height,
+            index=index,
+        )
+
+    def transaction(self, tx_hash: bytes) -> Transaction:
+        """A committed or pending transaction by hash."""
+        pending = self.mempool.get(Hash32(tx_hash))
+        if pending is not None:
+            return pending
+        height, index = self.chain.transaction_location(tx_hash)
+        return self.chain.block_at(height).transactions[index]
+
+    def account(self, address: Address) -> Account:
+        """The committed account at ``address``."""
+        return self.chain.account(address)
+
+    def storage(self, address: Address, slot: int) -> int:
+        """A committed storage slot's value."""
+        with self.chain.state() as view:
+            return view.storage(address, slot)
+
+    def code(self, address: Address) -> bytes:
+        """The committed code at ``address`` (empty for accounts without code)."""
+        with self.chain.state() as view:
+            account = view.get_account(address)
+            return b"" if account is None else view.code(account.code_hash)
+
+    def pending_nonce(self, address: Address) -> int:
+        """The next nonce of ``address`` counting its pending transactions."""
+        with self.chain.state() as view:
+            return self.mempool.pending_nonce(address, view)

@@ -1,0 +1,105 @@
+"""The asyncio driver of a solo node: reads the clock, asks the policy, seals and reports blocks.
+
+All I/O of block production lives here: the wall clock (the proposer's block
+timestamp), the worker thread that executes and commits a block so that the
+event loop keeps serving clients meanwhile, and the commit report. Pool access
+stays on the event-loop thread; only ``Chain.build_block`` and ``Chain.commit``
+run on the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from baychain.consensus.solo import SoloPolicy
+from baychain.node.chain import ProposedBlock
+from baychain.node.node import Node
+
+log = logging.getLogger("baychain.node")
+
+POLL_INTERVAL_MS = 20
+"""How often the driver re-checks the pool while waiting for the block interval."""
+
+
+def wall_clock_ms() -> int:
+    """Milliseconds since the Unix epoch: the proposer's clock for block timestamps."""
+    return time.time_ns() // 1_000_000
+
+
+class SoloRunner:
+    """Seals blocks for a solo node until :meth:`stop` is called."""
+
+    def __init__(
+        self,
+        node: Node,
+        policy: SoloPolicy,
+        *,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        on_commit: Callable[[ProposedBlock], None] | None = None,
+    ) -> None:
+        self.node = node
+        self.policy = policy
+        self.clock_ms = clock_ms
+        self.on_commit = on_commit
+        self._stopping = asyncio.Event()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="block")
+
+    def stop(self) -> None:
+        """Ask the loop to finish after the block in progress, if any."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Seal blocks whenever the policy says one is due, until stopped."""
+        loop = asyncio.get_running_loop()
+        last_block_ms = self.node.chain.head.timestamp_ms
+        try:
+            while not self._stopping.is_set():
+                now = self.clock_ms()
+                pending = self.node.mempool.pending_count
+                if not self.policy.is_due(now, last_block_ms, pending):
+                    wait = min(self.policy.wait_ms(now, last_block_ms), POLL_INTERVAL_MS)
+                    await self._sleep(max(wait, 1) / 1000)
+                    continue
+                candidates = self.node.mempool.select_for_block(
+                    self.node.genesis.block_gas_limit, self.node.max_block_txs
+                )
+                proposed = await loop.run_in_executor(
+                    self._executor, self._build_and_commit, candidates, now
+                )
+                with self.node.chain.state() as view:
+                    self.node.mempool.remove_committed(candidates, view)
+                last_block_ms = proposed.block.header.timestamp_ms
+                self._report(proposed)
+        finally:
+            self._executor.shutdown(wait=True)
+
+    def _build_and_commit(self, candidates: list, now_ms: int) -> ProposedBlock:  # type: ignore[type-arg]
+        chain = self.node.chain
+        proposed = chain.build_block(candidates, now_ms, self.node.validator_address)
+        chain.commit(proposed)
+        return proposed
+
+    def _report(self, proposed: ProposedBlock) -> None:
+        header = proposed.block.header
+        for tx, reason in proposed.rejected:
+            log.info("left out tx 0x%s: %s", tx.hash.hex(), reason)
+        log.info(
+            "committed height=%d hash=0x%s txs=%d gas=%d state_root=0x%s",
+            header.height,
+            proposed.block_hash.hex(),
+            len(proposed.block.transactions),
+            header.gas_used,
+            header.state_root.hex(),
+        )
+        if self.on_commit is not None:
+            self.on_commit(proposed)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass

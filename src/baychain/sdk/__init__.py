@@ -1,0 +1,1 @@
+"""The Python client library that apps, the console and users share."""

@@ -1,0 +1,149 @@
+"""The ledger's key-value store: one LMDB environment with named tables.
+
+LMDB gives what the ledger needs from a store: many readers beside one writer,
+and atomic, durable write transactions (copy-on-write B+trees with a synced
+meta page), so a process killed at any instant leaves the last committed
+transaction intact. A block, its receipts, its state writes and its indexes are
+written in ONE such transaction (see ``state/chain_store.py``).
+
+Tables (keys are fixed-width, integers big-endian so that keys sort by height):
+
+=================  ==========================  =====================================
+table              key                         value
+=================  ==========================  =====================================
+``meta``           name (ascii)                head height, LtHash, chain identity
+``blocks``         height (8)                  encoded block (header, txs, certificate)
+``canonical``      height (8)                  block hash (32)
+``block_hashes``   block hash (32)             height (8)
+``receipts``       height (8)                  RLP list of encoded receipts
+``transactions``   tx hash (32)                height (8) || index in block (4)
+``accounts``       address (20)                encoded account (72)
+``storage``        address (20) || slot (32)   value (32), absent when zero
+``code``           code hash (32)              code
+``logs_address``   address (20) || height (8)  empty: the block has logs from address
+``logs_topic``     topic (32) || height (8)    empty: the block has logs with topic
+=================  ==========================  =====================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import lmdb
+
+from baychain.errors import StoreError
+
+TABLES = (
+    b"meta",
+    b"blocks",
+    b"canonical",
+    b"block_hashes",
+    b"receipts",
+    b"transactions",
+    b"accounts",
+    b"storage",
+    b"code",
+    b"logs_address",
+    b"logs_topic",
+)
+
+DEFAULT_MAP_SIZE_BYTES = 64 * 2**30
+"""Upper bound of the store's size; LMDB reserves address space, not disk."""
+
+
+class Store:
+    """An open LMDB environment with BayChain's tables.
+
+    Use :meth:`read` for a consistent snapshot and :meth:`write` for an atomic
+    transaction; both yield a :class:`Txn`.
+    """
+
+    def __init__(self, path: Path, *, map_size: int = DEFAULT_MAP_SIZE_BYTES,
+                 readonly: bool = False) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            self._env = lmdb.open(
+                str(path),
+                map_size=map_size,
+                max_dbs=len(TABLES),
+                subdir=True,
+                readonly=readonly,
+                sync=True,
+                metasync=True,
+                lock=True,
+                max_readers=256,
+            )
+            self._tables = {
+                name: self._env.open_db(name, create=not readonly) for name in TABLES
+            }
+        except lmdb.Error as error:
+            raise StoreError(
+                f"cannot open the ledger store at {path}: {error}. If the directory was "
+                "copied while a node was writing or is damaged, restore it from a backup "
+                "or re-sync the node."
+            ) from error
+        self.path = path
+
+    def close(self) -> None:
+        """Close the environment; the Store must not be used afterwards."""
+        self._env.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Txn]:
+        """Yield a read-only snapshot transaction."""
+        with self._env.begin(write=False, buffers=False) as raw:
+            yield Txn(raw, self._tables)
+
+    @contextmanager
+    def write(self) -> Iterator[Txn]:
+        """Yield a write transaction committed atomically (and synced) on normal exit."""
+        try:
+            with self._env.begin(write=True) as raw:
+                yield Txn(raw, self._tables)
+        except lmdb.MapFullError as error:
+            raise StoreError(
+                "the ledger store is full; raise [storage] map_size_gib in node.toml"
+            ) from error
+
+
+class Txn:
+    """A transaction on the store, addressed by table name."""
+
+    __slots__ = ("_raw", "_tables")
+
+    def __init__(self, raw: Any, tables: dict[bytes, Any]) -> None:
+        self._raw = raw
+        self._tables = tables
+
+    def get(self, table: bytes, key: bytes) -> bytes | None:
+        """Return the value under ``key`` or None."""
+        value: bytes | None = self._raw.get(key, db=self._tables[table])
+        return value
+
+    def put(self, table: bytes, key: bytes, value: bytes) -> None:
+        """Set ``key`` to ``value``."""
+        self._raw.put(key, value, db=self._tables[table])
+
+    def delete(self, table: bytes, key: bytes) -> None:
+        """Remove ``key`` if present."""
+        self._raw.delete(key, db=self._tables[table])
+
+    def prefix(self, table: bytes, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Yield (key, value) pairs whose key starts with ``prefix``, in key order."""
+        cursor = self._raw.cursor(db=self._tables[table])
+        if not cursor.set_range(prefix):
+            return
+        for key, value in cursor:
+            if not key.startswith(prefix):
+                return
+            yield key, value
+
+    def last(self, table: bytes) -> tuple[bytes, bytes] | None:
+        """Return the (key, value) pair with the greatest key, or None if empty."""
+        cursor = self._raw.cursor(db=self._tables[table])
+        if not cursor.last():
+            return None
+        return cursor.key(), cursor.value()

@@ -1,0 +1,28 @@
+"""Shared pytest configuration: the ``--runslow`` switch for ``@pytest.mark.slow`` tests.
+
+Slow tests (long published vectors, soaks) are skipped by default so the
+everyday run stays fast; ``pytest --runslow`` runs them too. The ``slow``
+marker itself is declared in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--runslow",
+        action="store_true",
+        default=False,
+        help="also run tests marked @pytest.mark.slow",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runslow"):
+        return
+    skip_slow = pytest.mark.skip(reason="slow test: run with `pytest --runslow` to include it")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip_slow)

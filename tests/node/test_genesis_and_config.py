@@ -1,0 +1,111 @@
+"""genesis.json and node.toml: good files load, bad ones are refused naming the problem."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from baychain.crypto import get_suite
+from baychain.errors import ConfigError, GenesisError
+from baychain.node.config import load_config, parse_config, render_config
+from baychain.node.datadir import init_node_dir, load_validator_key
+from baychain.node.genesis import load_genesis, parse_genesis
+
+SUITE = get_suite("sm")
+PUBLIC_KEY = SUITE.public_key(b"\x01" * 32)
+
+
+def good_genesis() -> dict[str, Any]:
+    return {
+        "chain_id": 7,
+        "crypto": "sm",
+        "hardfork": "cancun",
+        "block_gas_limit": 30_000_000,
+        "base_fee_per_gas": 0,
+        "block_interval_ms": 500,
+        "validators": [{"name": "a", "public_key": "0x" + PUBLIC_KEY.hex(), "power": 1}],
+        "alloc": {"0x" + "11" * 20: {"balance": "0x10", "storage": {"0x1": "0x2"}}},
+    }
+
+
+def test_a_valid_genesis_round_trips_through_json() -> None:
+    genesis = parse_genesis(good_genesis())
+    assert genesis.validators[0].address == SUITE.address(PUBLIC_KEY)
+    assert genesis.alloc[0][1].storage == ((1, 2),)
+    assert parse_genesis(json.loads(json.dumps(genesis.to_json()))) == genesis
+
+
+@pytest.mark.parametrize(
+    "field", ["chain_id", "crypto", "hardfork", "block_gas_limit", "base_fee_per_gas",
+              "block_interval_ms", "validators", "alloc"],
+)
+def test_a_missing_field_is_named(field: str) -> None:
+    document = good_genesis()
+    del document[field]
+    with pytest.raises(GenesisError, match=field):
+        parse_genesis(document)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"crypto": "rsa"}, "crypto must be one of"),
+        ({"hardfork": "london"}, "hardfork must be one of"),
+        ({"chain_id": 0}, "chain_id must be between"),
+        ({"chain_id": "seven"}, "chain_id must be an integer"),
+        ({"validators": []}, "at least one validator"),
+        ({"validators": [{"public_key": "0x1234"}]}, "64 bytes"),
+        ({"alloc": {"0x12": {"balance": 1}}}, "20 bytes"),
+        ({"alloc": {"0x" + "11" * 20: {}}}, "balance"),
+    ],
+)
+def test_malformed_fields_are_refused_with_a_reason(change: dict[str, Any], message: str) -> None:
+    document = good_genesis() | change
+    with pytest.raises(GenesisError, match=message):
+        parse_genesis(document)
+
+
+def test_genesis_file_errors_say_which_file(tmp_path: Path) -> None:
+    with pytest.raises(GenesisError, match="not found"):
+        load_genesis(tmp_path / "missing.json")
+    broken = tmp_path / "genesis.json"
+    broken.write_text("{ not json")
+    with pytest.raises(GenesisError, match="not valid JSON"):
+        load_genesis(broken)
+
+
+def test_config_defaults_and_validation(tmp_path: Path) -> None:
+    path = tmp_path / "node.toml"
+    path.write_text(render_config("n1", 9000, 9001))
+    config = load_config(path)
+    assert (config.rpc_port, config.p2p_port, config.name) == (9000, 9001, "n1")
+    assert config.data_dir == tmp_path / "data"
+    with pytest.raises(ConfigError, match="unknown key 'prot'"):
+        parse_config({"rpc": {"prot": 1}}, root=tmp_path)
+    with pytest.raises(ConfigError, match="unknown section"):
+        parse_config({"rcp": {}}, root=tmp_path)
+    with pytest.raises(ConfigError, match="port must be between"):
+        parse_config({"rpc": {"port": 70000}}, root=tmp_path)
+    with pytest.raises(ConfigError, match="must be a int"):
+        parse_config({"rpc": {"port": "8545"}}, root=tmp_path)
+
+
+def test_init_writes_a_chain_and_refuses_to_overwrite_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BAYCHAIN_KEY_PASSWORD", raising=False)
+    result = init_node_dir(tmp_path / "c", crypto="sm", dev_accounts=3)
+    genesis = load_genesis(tmp_path / "c" / "genesis.json")
+    assert genesis == result.genesis
+    assert len(genesis.alloc) == 3
+    accounts = json.loads((tmp_path / "c" / "dev-accounts.json").read_text())["accounts"]
+    assert {a["address"] for a in accounts} == {"0x" + a.hex() for a, _ in genesis.alloc}
+    assert (tmp_path / "c" / "keys" / "password").stat().st_mode & 0o777 == 0o600
+    config = load_config(tmp_path / "c" / "node.toml")
+    key = load_validator_key(config, "sm")
+    assert SUITE.address(SUITE.public_key(key)) == genesis.validators[0].address
+    with pytest.raises(ConfigError, match="already holds a chain"):
+        init_node_dir(tmp_path / "c", crypto="sm")
