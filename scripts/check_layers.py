@@ -14,9 +14,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "baychain"
 
 RANKS: dict[str, int] = {
     # foundations every part may use
-    "errors": 0, "primitives": 0, "_evm": 0, "__init__": 0,
+    "errors": 0,
+    "primitives": 0,
+    "_evm": 0,
+    "__init__": 0,
     # protocol layer, bottom to top
-    "crypto": 1, "codec": 1,
+    "crypto": 1,
+    "codec": 1,
     "ledger": 2,
     "state": 3,
     "execution": 4,
@@ -24,11 +28,18 @@ RANKS: dict[str, int] = {
     "network": 6,
     "node": 7,
     # extension layer
-    "rpc": 8, "governance": 8, "crosschain": 8, "privacy": 8,
+    "rpc": 8,
+    "governance": 8,
+    "crosschain": 8,
+    "privacy": 8,
     "sdk": 9,
     # application service layer
-    "apps": 10, "console": 10, "bench": 10, "audit": 10,
-    "cli": 11, "__main__": 11,
+    "apps": 10,
+    "console": 10,
+    "bench": 10,
+    "audit": 10,
+    "cli": 11,
+    "__main__": 11,
 }
 
 
@@ -37,7 +48,7 @@ def part_of(module: str) -> str | None:
     parts = module.split(".")
     if parts[0] != "baychain":
         return None
-    if len(parts) == 1 or parts[1].startswith("__") and parts[1] != "__main__":
+    if len(parts) == 1 or (parts[1].startswith("__") and parts[1] != "__main__"):
         return "__init__"  # the package's metadata (__version__)
     return parts[1]
 

@@ -26,12 +26,14 @@ type StateCache<'py> = CacheDB<PyStateDb<'py>>;
 fn describe_invalid(err: &InvalidTransaction, tx: &TxEnv, chain_id: u64) -> (&'static str, String) {
     use InvalidTransaction as E;
     match err {
-        E::NonceTooLow { tx, state } => {
-            ("nonce_too_low", format!("nonce too low: expected {state}, got {tx}"))
-        }
-        E::NonceTooHigh { tx, state } => {
-            ("nonce_too_high", format!("nonce too high: expected {state}, got {tx}"))
-        }
+        E::NonceTooLow { tx, state } => (
+            "nonce_too_low",
+            format!("nonce too low: expected {state}, got {tx}"),
+        ),
+        E::NonceTooHigh { tx, state } => (
+            "nonce_too_high",
+            format!("nonce too high: expected {state}, got {tx}"),
+        ),
         E::LackOfFundForMaxFee { fee, balance } => (
             "insufficient_funds",
             format!(
@@ -46,11 +48,17 @@ fn describe_invalid(err: &InvalidTransaction, tx: &TxEnv, chain_id: u64) -> (&'s
             "priority_fee_above_max_fee",
             "max priority fee per gas is above max fee per gas".to_string(),
         ),
-        E::CallGasCostMoreThanGasLimit { initial_gas, gas_limit } => (
+        E::CallGasCostMoreThanGasLimit {
+            initial_gas,
+            gas_limit,
+        } => (
             "intrinsic_gas_too_low",
             format!("intrinsic gas too low: needs {initial_gas}, gas limit is {gas_limit}"),
         ),
-        E::GasFloorMoreThanGasLimit { gas_floor, gas_limit } => (
+        E::GasFloorMoreThanGasLimit {
+            gas_floor,
+            gas_limit,
+        } => (
             "intrinsic_gas_too_low",
             format!(
                 "intrinsic gas too low: EIP-7623 floor is {gas_floor}, gas limit is {gas_limit}"
@@ -64,15 +72,18 @@ fn describe_invalid(err: &InvalidTransaction, tx: &TxEnv, chain_id: u64) -> (&'s
             "wrong_chain_id",
             format!("wrong chain id: expected {chain_id}, got {:?}", tx.chain_id),
         ),
-        E::MissingChainId => {
-            ("wrong_chain_id", "a typed transaction must carry a chain id".to_string())
-        }
-        E::RejectCallerWithCode => {
-            ("sender_not_eoa", "sender has deployed code (EIP-3607)".to_string())
-        }
-        E::CreateInitCodeSizeLimit => {
-            ("initcode_too_large", "init code exceeds 49152 bytes (EIP-3860)".to_string())
-        }
+        E::MissingChainId => (
+            "wrong_chain_id",
+            "a typed transaction must carry a chain id".to_string(),
+        ),
+        E::RejectCallerWithCode => (
+            "sender_not_eoa",
+            "sender has deployed code (EIP-3607)".to_string(),
+        ),
+        E::CreateInitCodeSizeLimit => (
+            "initcode_too_large",
+            "init code exceeds 49152 bytes (EIP-3860)".to_string(),
+        ),
         other => ("invalid", other.to_string()),
     }
 }
@@ -211,7 +222,8 @@ pub fn execute_block<'py>(
             match evm.transact(tx.clone()) {
                 Ok(done) => {
                     let mut state = done.state;
-                    let (accounts, storage) = diff_and_normalize(&evm.ctx.journaled_state.database, &mut state);
+                    let (accounts, storage) =
+                        diff_and_normalize(&evm.ctx.journaled_state.database, &mut state);
                     evm.ctx.journaled_state.database.commit(state);
                     let outcome = executed(done.result, accounts, storage);
                     block_gas_used += outcome.gas_used;
@@ -236,5 +248,8 @@ pub fn execute_block<'py>(
 #[pyfunction]
 pub fn create_address<'py>(sender: &Bound<'py, PyAny>, nonce: u64) -> PyResult<Bound<'py, PyAny>> {
     let address: Address = crate::convert::to_address(sender, "sender")?;
-    Ok(crate::convert::bytes_to_py(sender.py(), address.create(nonce).as_slice()))
+    Ok(crate::convert::bytes_to_py(
+        sender.py(),
+        address.create(nonce).as_slice(),
+    ))
 }

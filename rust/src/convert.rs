@@ -27,7 +27,10 @@ pub fn as_bytes<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<&'a [u8]>
 pub fn to_address(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Address> {
     let raw = as_bytes(obj, what)?;
     if raw.len() != 20 {
-        return Err(value_error(format!("{what} must be 20 bytes, got {}", raw.len())));
+        return Err(value_error(format!(
+            "{what} must be 20 bytes, got {}",
+            raw.len()
+        )));
     }
     Ok(Address::from_slice(raw))
 }
@@ -36,7 +39,10 @@ pub fn to_address(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Address> {
 pub fn to_b256(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<B256> {
     let raw = as_bytes(obj, what)?;
     if raw.len() != 32 {
-        return Err(value_error(format!("{what} must be 32 bytes, got {}", raw.len())));
+        return Err(value_error(format!(
+            "{what} must be 32 bytes, got {}",
+            raw.len()
+        )));
     }
     Ok(B256::from_slice(raw))
 }

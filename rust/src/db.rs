@@ -78,14 +78,18 @@ impl DatabaseRef for PyStateDb<'_> {
 
     fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, DbError> {
         let py = self.py();
-        let answer = self.account.call1((PyBytes::new(py, address.as_slice()),))?;
+        let answer = self
+            .account
+            .call1((PyBytes::new(py, address.as_slice()),))?;
         if answer.is_none() {
             return Ok(None);
         }
         let what = "db.account() result";
         let (balance, nonce, code_hash): (Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>) =
             answer.extract().map_err(|_| {
-                value_error(format!("{what} must be (balance, nonce, code_hash) or None"))
+                value_error(format!(
+                    "{what} must be (balance, nonce, code_hash) or None"
+                ))
             })?;
         let balance = to_u256(&balance, "account balance")?;
         let nonce = to_u64(&nonce, "account nonce")?;
@@ -95,7 +99,13 @@ impl DatabaseRef for PyStateDb<'_> {
         }
         // Code is fetched lazily through `code_by_hash_ref`, only when a transaction runs it.
         let code = (code_hash == KECCAK_EMPTY).then(Bytecode::default);
-        Ok(Some(AccountInfo { balance, nonce, code_hash, code, ..Default::default() }))
+        Ok(Some(AccountInfo {
+            balance,
+            nonce,
+            code_hash,
+            code,
+            ..Default::default()
+        }))
     }
 
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, DbError> {
@@ -112,7 +122,9 @@ impl DatabaseRef for PyStateDb<'_> {
     fn storage_ref(&self, address: Address, index: StorageKey) -> Result<StorageValue, DbError> {
         let py = self.py();
         let slot = u256_to_py(py, &index)?;
-        let answer = self.storage.call1((PyBytes::new(py, address.as_slice()), slot))?;
+        let answer = self
+            .storage
+            .call1((PyBytes::new(py, address.as_slice()), slot))?;
         Ok(to_u256(&answer, "db.storage() result")?)
     }
 

@@ -15,9 +15,7 @@ use revm::primitives::eip4844::{
 use revm::primitives::hardfork::SpecId;
 use revm::primitives::{Bytes, TxKind, U256};
 
-use crate::convert::{
-    as_bytes, to_address, to_b256, to_u128, to_u256, to_u64, value_error,
-};
+use crate::convert::{as_bytes, to_address, to_b256, to_u128, to_u256, to_u64, value_error};
 
 /// Transaction types the engine runs. 0x53 (BayChain's SM2-signed envelope) carries the same
 /// fee fields as an EIP-1559 transaction and executes as one.
@@ -70,7 +68,11 @@ pub fn read_block_env(env: &Bound<'_, PyAny>) -> PyResult<BlockInputs> {
         ..Default::default()
     };
     let chain_id = to_u64(&env.getattr("chain_id")?, "env.chain_id")?;
-    Ok(BlockInputs { block, spec, chain_id })
+    Ok(BlockInputs {
+        block,
+        spec,
+        chain_id,
+    })
 }
 
 /// Read an EIP-2930 access list: an iterable of `(address, iterable of 32-byte keys)`.
@@ -118,7 +120,9 @@ pub fn read_tx(tx: &Bound<'_, PyAny>) -> PyResult<TxEnv> {
     };
     let access_list = read_access_list(&tx.getattr("access_list")?)?;
     if revm_type == LEGACY && !access_list.0.is_empty() {
-        return Err(value_error("a legacy transaction has no access list".into()));
+        return Err(value_error(
+            "a legacy transaction has no access list".into(),
+        ));
     }
     let chain_id_obj = tx.getattr("chain_id")?;
     let chain_id = if chain_id_obj.is_none() {

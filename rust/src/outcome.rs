@@ -59,7 +59,9 @@ impl AccountChange {
                 self.nonce.into_pyobject(py)?.into_any(),
                 bytes_to_py(py, self.code_hash.as_slice()),
                 code,
-                pyo3::types::PyBool::new(py, self.destroyed).to_owned().into_any(),
+                pyo3::types::PyBool::new(py, self.destroyed)
+                    .to_owned()
+                    .into_any(),
             ],
         )
     }
@@ -73,17 +75,18 @@ fn storage_to_py<'py>(py: Python<'py>, rows: &[StorageChange]) -> PyResult<Bound
     for (address, slot, value) in rows {
         let row = PyTuple::new(
             py,
-            [bytes_to_py(py, address.as_slice()), u256_to_py(py, slot)?, u256_to_py(py, value)?],
+            [
+                bytes_to_py(py, address.as_slice()),
+                u256_to_py(py, slot)?,
+                u256_to_py(py, value)?,
+            ],
         )?;
         list.append(row)?;
     }
     Ok(list)
 }
 
-fn accounts_to_py<'py>(
-    py: Python<'py>,
-    rows: &[AccountChange],
-) -> PyResult<Bound<'py, PyList>> {
+fn accounts_to_py<'py>(py: Python<'py>, rows: &[AccountChange]) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
     for row in rows {
         list.append(row.to_py(py)?)?;
@@ -192,7 +195,10 @@ impl TxOutcome {
                 self.storage.len()
             )
         } else {
-            format!("TxOutcome(valid=False, error={:?})", self.error.as_deref().unwrap_or(""))
+            format!(
+                "TxOutcome(valid=False, error={:?})",
+                self.error.as_deref().unwrap_or("")
+            )
         }
     }
 }
@@ -245,5 +251,8 @@ pub fn merge_diffs<'py>(
     let account_rows: Vec<AccountChange> = accounts.into_values().collect();
     let storage_rows: Vec<StorageChange> =
         storage.into_iter().map(|((a, s), v)| (a, s, v)).collect();
-    Ok((accounts_to_py(py, &account_rows)?, storage_to_py(py, &storage_rows)?))
+    Ok((
+        accounts_to_py(py, &account_rows)?,
+        storage_to_py(py, &storage_rows)?,
+    ))
 }

@@ -64,13 +64,26 @@ def _parser() -> argparse.ArgumentParser:
 
     init = commands.add_parser("init", help="create genesis, keys and config for a new chain")
     init.add_argument("--dir", type=Path, required=True, help="directory to create the chain in")
-    init.add_argument("--crypto", choices=("ecdsa", "sm"), default="ecdsa",
-                      help="signature and hash suite, fixed for the chain's life (default ecdsa)")
-    init.add_argument("--dev-accounts", type=int, default=0, metavar="N",
-                      help="fund N well-known development accounts")
+    init.add_argument(
+        "--crypto",
+        choices=("ecdsa", "sm"),
+        default="ecdsa",
+        help="signature and hash suite, fixed for the chain's life (default ecdsa)",
+    )
+    init.add_argument(
+        "--dev-accounts",
+        type=int,
+        default=0,
+        metavar="N",
+        help="fund N well-known development accounts",
+    )
     init.add_argument("--chain-id", type=int, default=None, help="EIP-155 chain id")
-    init.add_argument("--block-interval-ms", type=int, default=1000,
-                      help="milliseconds between blocks (default 1000)")
+    init.add_argument(
+        "--block-interval-ms",
+        type=int,
+        default=1000,
+        help="milliseconds between blocks (default 1000)",
+    )
     init.add_argument("--rpc-port", type=int, default=8545, help="JSON-RPC port (default 8545)")
     init.set_defaults(command=_cmd_init)
 
@@ -101,7 +114,9 @@ def _cmd_init(args: argparse.Namespace) -> int:
     print(f"  validator: 0x{result.validator_address.hex()} (key encrypted in keys/validator.json)")
     if result.dev_accounts:
         print()
-        print("DEVELOPMENT ACCOUNTS: these keys are publicly known. Never use them on a real chain.")
+        print(
+            "DEVELOPMENT ACCOUNTS: these keys are publicly known. Never use them on a real chain."
+        )
         for account in dev_accounts_document(result.dev_accounts)["accounts"]:
             print(f"  {account['address']}  private key {account['private_key']}")
         print(f"  (also written to {result.directory / 'dev-accounts.json'})")
@@ -159,7 +174,11 @@ async def _serve(node: Node, config: NodeConfig) -> None:
     status = node.status()
     log.info(
         "node %s ready: chain id %d, %s suite, head %d, JSON-RPC on %s",
-        config.name, status.chain_id, status.crypto, status.height, server.url,
+        config.name,
+        status.chain_id,
+        status.crypto,
+        status.height,
+        server.url,
     )
     try:
         await runner.run()

@@ -108,7 +108,9 @@ class WrongChainId(InvalidTransaction):
         self.expected = expected
         self.got = got
         shown = "none (pre-EIP-155 signature)" if got is None else str(got)
-        super().__init__(f"wrong chain id: this chain is {expected}, the transaction is for {shown}")
+        super().__init__(
+            f"wrong chain id: this chain is {expected}, the transaction is for {shown}"
+        )
 
 
 class TransactionTooLarge(InvalidTransaction):
@@ -172,9 +174,7 @@ class GasLimitExceeded(TransactionRejected):
     def __init__(self, gas_limit: int, block_gas_limit: int) -> None:
         self.gas_limit = gas_limit
         self.block_gas_limit = block_gas_limit
-        super().__init__(
-            f"gas limit {gas_limit} exceeds the block gas limit {block_gas_limit}"
-        )
+        super().__init__(f"gas limit {gas_limit} exceeds the block gas limit {block_gas_limit}")
 
 
 class FeeTooLow(TransactionRejected):

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from eth_hash.auto import keccak
-from eth_keys import keys as eth_keys
+from eth_keys.datatypes import PrivateKey
 from evm_fixtures import (
     create2_address,
     create_address,
@@ -42,8 +42,8 @@ from pyevm_oracle import (
     run_block_pyevm,
 )
 
-engine = pytest.importorskip("baychain.execution.engine")
-BlockEnv, TxInput, run_block = engine.BlockEnv, engine.TxInput, engine.run_block
+from baychain.execution.engine import BlockEnv, TxInput, merge_diffs, run_block
+from baychain.primitives import Address
 
 ALICE, BOB, CAROL = (dev_address(k) for k in DEV_KEYS[:3])
 DAVE = bytes.fromhex("000000000000000000000000000000000000da7e")  # no key: receives only
@@ -64,7 +64,9 @@ def probe_slot(key: int) -> int:
     """The storage slot of ``Probe.slots[key]``: keccak256(key . mapping slot)."""
     return int.from_bytes(keccak(encode(["uint256", "uint256"], [key, PROBE_SLOTS_MAPPING])), "big")
 
+
 Alloc = dict[bytes, tuple[int, int, bytes, dict[int, int]]]
+"""A genesis allocation: address -> (balance, nonce, code, storage)."""
 
 
 # ---- building blocks ---------------------------------------------------------------
@@ -134,8 +136,8 @@ def make_tx(
     """An engine ``TxInput`` (for types 0 and 1, ``max_fee_per_gas`` is the gas price)."""
     return TxInput(
         tx_type=tx_type,
-        caller=caller,
-        to=to,
+        caller=Address(caller),
+        to=None if to is None else Address(to),
         value=value,
         data=data,
         gas_limit=gas,
@@ -151,7 +153,7 @@ def make_env(*, number: int = 42, base_fee: int = 0, gas_limit: int = 30_000_000
     return BlockEnv(
         number=number,
         timestamp=1_750_000_000 + number,
-        coinbase=COINBASE,
+        coinbase=Address(COINBASE),
         gas_limit=gas_limit,
         base_fee=base_fee,
         prevrandao=bytes(keccak(b"prevrandao")),
@@ -204,8 +206,12 @@ def genesis_view(alloc: Alloc, address: bytes) -> PostAccount:
     return PostAccount(balance, nonce, code, {s: v for s, v in storage.items() if v})
 
 
-def engine_post_state(alloc: Alloc, outcomes: list[Any]) -> dict[bytes, PostAccount]:
-    """Apply the engine's per-transaction diffs to the genesis, by the rule in its docs.
+Diff = tuple[list[Any], list[Any]]
+"""An engine state diff: (account rows, storage rows)."""
+
+
+def engine_post_state(alloc: Alloc, diffs: Iterable[Diff]) -> dict[bytes, PostAccount]:
+    """Apply the engine's state diffs, in order, to the genesis, by the rule in its docs.
 
     A destroyed row deletes the account and its storage; then non-empty info is
     written; then storage rows apply (0 deletes). Code comes with the row that
@@ -216,8 +222,8 @@ def engine_post_state(alloc: Alloc, outcomes: list[Any]) -> dict[bytes, PostAcco
     def current(address: bytes) -> PostAccount:
         return post.get(address) or genesis_view(alloc, address)
 
-    for outcome in outcomes:
-        for address, balance, nonce, code_hash, code, destroyed in outcome.accounts:
+    for account_rows, storage_rows in diffs:
+        for address, balance, nonce, code_hash, code, destroyed in account_rows:
             address = bytes(address)
             before = EMPTY_ACCOUNT if destroyed else current(address)
             if code is not None:
@@ -228,7 +234,7 @@ def engine_post_state(alloc: Alloc, outcomes: list[Any]) -> dict[bytes, PostAcco
                 new_code = before.code
                 assert bytes(keccak(new_code)) == bytes(code_hash), "code changed without code"
             post[address] = PostAccount(balance, nonce, new_code, dict(before.storage))
-        for address, slot, value in outcome.storage:
+        for address, slot, value in storage_rows:
             address = bytes(address)
             account = current(address)
             storage = dict(account.storage)
@@ -282,11 +288,13 @@ def run_both(block: Block) -> tuple[list[OracleOutcome], dict[bytes, PostAccount
             f"transaction {index}: engine {ours!r} / oracle {theirs!r}"
         )
 
-    engine_post = engine_post_state(block.alloc, engine_outcomes)
-    for address in sorted(set(engine_post) | set(oracle_post)):
-        ours_ = engine_post.get(address) or genesis_view(block.alloc, address)
-        theirs_ = oracle_post.get(address) or genesis_view(block.alloc, address)
-        assert ours_ == theirs_, f"account 0x{address.hex()} differs"
+    per_tx = [(o.accounts, o.storage) for o in engine_outcomes]
+    for how, diffs in (("per transaction", per_tx), ("merged", [merge_diffs(engine_outcomes)])):
+        engine_post = engine_post_state(block.alloc, diffs)
+        for address in sorted(set(engine_post) | set(oracle_post)):
+            ours_ = engine_post.get(address) or genesis_view(block.alloc, address)
+            theirs_ = oracle_post.get(address) or genesis_view(block.alloc, address)
+            assert ours_ == theirs_, f"account 0x{address.hex()} differs ({how} diffs)"
     return oracle_outcomes, oracle_post
 
 
@@ -316,8 +324,7 @@ def probe_block() -> Block:
     """Storage, events, reverts, value, CREATE/CREATE2, SELFDESTRUCT, precompiles, context."""
     b = Block(make_env(), funded())
     probe = b.next_create_address(ALICE)
-    b.marks["probe"] = 0
-    b.send(ALICE, None, PROBE.deploy_data(False), value=3 * ETHER, gas=3_000_000)
+    b.send(ALICE, None, PROBE.deploy_data(False), value=3 * ETHER, gas=3_000_000, mark="probe")
     b.send(BOB, probe, PROBE.call_data("set", 1, 111))
     b.send(BOB, probe, PROBE.call_data("set", 2, 222))
     b.send(CAROL, probe, PROBE.call_data("get", 1))
@@ -344,7 +351,7 @@ def probe_block() -> Block:
     b.send(ALICE, probe, PROBE.call_data("set", 10, 1010))  # still runs after SELFDESTRUCT
     # precompiles
     digest = bytes(keccak(b"baychain"))
-    v, r, s = eth_keys.PrivateKey(DEV_KEYS[2]).sign_msg_hash(digest).vrs
+    v, r, s = PrivateKey(DEV_KEYS[2]).sign_msg_hash(digest).vrs
     b.send(ALICE, probe, PROBE.call_data(
         "recover", digest, v + 27, r.to_bytes(32, "big"), s.to_bytes(32, "big")), mark="recover")
     b.send(ALICE, probe, PROBE.call_data("recover", digest, 29, bytes(32), bytes(32)),
@@ -459,7 +466,7 @@ operation_st = st.one_of(
 
 def random_block(operations: list[tuple[str, bytes, Any, Any]], gas_cut: list[bool]) -> Block:
     """Deploy Token and Probe, then run ``operations``; ``gas_cut`` starves some of gas."""
-    alloc = {address: (10**6 * ETHER, 0, b"", {}) for address in RICH}
+    alloc: Alloc = {address: (10**6 * ETHER, 0, b"", {}) for address in RICH}
     b = Block(make_env(number=300, base_fee=1), alloc)
     token, probe = b.next_create_address(ALICE), create_address(ALICE, 1)
     b.send(ALICE, None, TOKEN.deploy_data("T", "T", 10**9), gas=1_500_000, max_fee_per_gas=2)
@@ -489,9 +496,10 @@ def random_block(operations: list[tuple[str, bytes, Any, Any]], gas_cut: list[bo
         elif kind == "probe_destroy":
             b.send(sender, probe, PROBE.call_data("destroy"), gas=gas, intent=None,
                    max_fee_per_gas=1)
-        else:  # a replay of the sender's previous nonce, or of a nonce never used
-            b.send(sender, CAROL, value=1, gas=21_000, nonce=max(b.nonce_of(sender) - 1, 0)
-                   if b.nonce_of(sender) else 5, intent=INVALID, max_fee_per_gas=1)
+        else:  # replay the sender's last nonce (too low), or skip ahead (too high)
+            used = b.nonce_of(sender)
+            b.send(sender, CAROL, value=1, gas=21_000, nonce=used - 1 if used else 5,
+                   intent=INVALID, max_fee_per_gas=1)
     return b
 
 

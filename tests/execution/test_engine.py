@@ -66,7 +66,11 @@ def asm(*items: str | int | bytes) -> bytes:
         if isinstance(item, str):
             out.append(OPCODES[item])
             continue
-        raw = item if isinstance(item, bytes) else item.to_bytes(max(1, (item.bit_length() + 7) // 8), "big")
+        raw = (
+            item
+            if isinstance(item, bytes)
+            else item.to_bytes(max(1, (item.bit_length() + 7) // 8), "big")
+        )
         out.append(0x5F + len(raw))
         out += raw
     return bytes(out)
@@ -286,7 +290,9 @@ def test_invalid_transactions_are_reported_and_not_applied() -> None:
         assert not bad.valid and not bad.success and bad.gas_used == 0
         assert bad.accounts == [] and bad.storage == [] and bad.logs == []
     good = outcomes[-1]
-    assert good.valid and account_row(good, ALICE)[2] == 4  # nonce 3 -> 4: nothing before it applied
+    assert (
+        good.valid and account_row(good, ALICE)[2] == 4
+    )  # nonce 3 -> 4: nothing before it applied
 
 
 def test_sender_with_code_is_rejected_by_eip3607() -> None:
@@ -331,14 +337,21 @@ def test_prague_adds_the_eip7623_calldata_floor() -> None:
 def test_deploy_returns_address_code_and_code_hash() -> None:
     state = MemoryState()
     state.fund(ALICE, ETHER, nonce=5)
-    [out] = run_block(env(), [tx(to=None, nonce=5, data=deployer(STORE_AND_ECHO), gas=200_000)], state)
+    [out] = run_block(
+        env(), [tx(to=None, nonce=5, data=deployer(STORE_AND_ECHO), gas=200_000)], state
+    )
     assert out.valid and out.success
     created = create_address(ALICE, 5)
     assert created == Address(keccak(bytes([0xD6, 0x94]) + ALICE + bytes([5]))[12:])
     assert out.created_address == created
     assert out.output == STORE_AND_ECHO
     assert account_row(out, created) == (
-        created, 0, 1, keccak(STORE_AND_ECHO), STORE_AND_ECHO, False  # EIP-161: nonce starts at 1
+        created,
+        0,
+        1,
+        keccak(STORE_AND_ECHO),
+        STORE_AND_ECHO,
+        False,  # EIP-161: nonce starts at 1
     )
     assert account_row(out, ALICE)[2] == 6
 
@@ -464,7 +477,9 @@ def test_warm_sets_are_per_transaction() -> None:
     state.fund(BOB, ETHER)
     state.install(CONTRACT, SLOAD_ONCE)
     [alone] = run_block(env(), [tx(ALICE, CONTRACT)], state)
-    outcomes = run_block(env(), [tx(ALICE, CONTRACT), tx(BOB, CONTRACT), tx(ALICE, CONTRACT, nonce=1)], state)
+    outcomes = run_block(
+        env(), [tx(ALICE, CONTRACT), tx(BOB, CONTRACT), tx(ALICE, CONTRACT, nonce=1)], state
+    )
     # Cold SLOAD costs 2100 (EIP-2929) in every transaction, even after another warmed it.
     assert alone.gas_used == 21_000 + 3 + 2_100 + 2
     assert [o.gas_used for o in outcomes] == [alone.gas_used] * 3
@@ -563,7 +578,9 @@ PEOPLE = (ALICE, BOB, CAROL)
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.integers(0, 2), st.integers(0, 2), st.integers(0, 3 * ETHER), st.integers(1, 5)),
+        st.tuples(
+            st.integers(0, 2), st.integers(0, 2), st.integers(0, 3 * ETHER), st.integers(1, 5)
+        ),
         max_size=12,
     )
 )
@@ -577,7 +594,16 @@ def test_value_is_conserved_except_for_burned_base_fee(
     nonces = [0, 0, 0]
     txs = []
     for sender, receiver, value, tip in transfers:
-        txs.append(tx(PEOPLE[sender], PEOPLE[receiver], nonce=nonces[sender], value=value, price=10, tip=tip))
+        txs.append(
+            tx(
+                PEOPLE[sender],
+                PEOPLE[receiver],
+                nonce=nonces[sender],
+                value=value,
+                price=10,
+                tip=tip,
+            )
+        )
         nonces[sender] += 1  # later ones may still fail (funds), shifting nonces: also tested
     outcomes = run_block(env(base_fee=base_fee), txs, state)
     total_before = sum(state.balance(p) for p in (*PEOPLE, COINBASE))

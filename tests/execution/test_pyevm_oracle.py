@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -161,3 +161,12 @@ def test_reported_post_state_accounts_for_every_change_to_the_state_root() -> No
     assert all(o.success for o in block.outcomes), [o.error for o in block.outcomes]
     assert block.state_root != alloc_state_root(ALLOC)
     assert alloc_state_root({**ALLOC, **block.post_state}) == block.state_root
+
+
+def test_only_cancun_is_oracled() -> None:
+    @dataclass(frozen=True)
+    class PragueEnv(OracleEnv):
+        spec: str = "prague"
+
+    with pytest.raises(ValueError, match="Cancun only"):
+        run_block_pyevm(PragueEnv(number=1, timestamp=1, coinbase=COINBASE), [], ALLOC)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from eth.vm.forks.cancun.transactions import CancunTransactionBuilder
-from eth_keys import keys as eth_keys_keys
+from eth.vm.forks.cancun import transactions as py_evm_transactions
+from eth_keys.datatypes import PrivateKey as EthKeysPrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,6 +37,9 @@ from baychain.ledger.transactions import (
     decode_transaction,
 )
 from baychain.primitives import Address, Hash32
+
+# py-evm, the oracle; typed loosely because its NewTypes are not ours.
+CancunTransactionBuilder: Any = py_evm_transactions.CancunTransactionBuilder
 
 ECDSA = get_suite("ecdsa")
 SM = get_suite("sm")
@@ -118,7 +121,7 @@ def test_eip155_example_matches_py_evm() -> None:
 
 def _py_evm_signed(unsigned: UnsignedTransaction, key: bytes) -> bytes:
     """Sign the same fields with py-evm + eth_keys (RFC 6979, so the bytes must match)."""
-    private_key = eth_keys_keys.PrivateKey(key)
+    private_key = EthKeysPrivateKey(key)
     to = b"" if unsigned.to is None else unsigned.to
     access = [(a, [int.from_bytes(k, "big") for k in ks]) for a, ks in unsigned.access_list]
     common = {"nonce": unsigned.nonce, "gas": unsigned.gas_limit, "to": to,
@@ -317,6 +320,7 @@ def test_well_formed_helper_is_accepted() -> None:
     [
         (b"", "empty"),
         (b"\x80", "neither a type nor an RLP list"),
+        (b"\x00" + EIP155_RAW, "type 0x00 has no typed envelope"),
         (b"\xbf", "neither a type nor an RLP list"),
         (EIP155_RAW[:-1], "truncated"),
         (EIP155_RAW + b"\x00", "trailing"),
@@ -397,7 +401,7 @@ def test_pre_eip155_signature_is_refused() -> None:
     unsigned = CancunTransactionBuilder.create_unsigned_transaction(
         nonce=0, gas_price=1, gas=21000, to=b"\x35" * 20, value=1, data=b""
     )
-    signed = unsigned.as_signed_transaction(eth_keys_keys.PrivateKey(KEY))
+    signed = unsigned.as_signed_transaction(EthKeysPrivateKey(KEY))
     assert signed.v in (27, 28)
     with pytest.raises(WrongChainId, match="pre-EIP-155") as caught:
         decode_transaction(signed.encode(), ECDSA, 1)

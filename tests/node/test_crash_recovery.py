@@ -53,8 +53,12 @@ class Load(threading.Thread):
             nonce = self.client.nonce(self.signer.address)
             while not self.stopping.is_set():
                 batch = [
-                    self.signer.sign(chain_id=self.chain_id, nonce=nonce + i,
-                                     to=self.signer.address[::-1], value=1)
+                    self.signer.sign(
+                        chain_id=self.chain_id,
+                        nonce=nonce + i,
+                        to=self.signer.address[::-1],
+                        value=1,
+                    )
                     for i in range(20)
                 ]
                 for raw in batch:
@@ -68,12 +72,16 @@ def start_node(directory: Path) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.Popen(
         [sys.executable, "-m", "baychain.cli", "node", "--dir", str(directory)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
 
 
-def read_reports(process: subprocess.Popen[str], reported: dict[int, str],
-                 lines: list[str]) -> None:
+def read_reports(
+    process: subprocess.Popen[str], reported: dict[int, str], lines: list[str]
+) -> None:
     assert process.stdout is not None
     for line in process.stdout:
         lines.append(line)
@@ -139,7 +147,9 @@ def test_sigkill_at_random_moments_loses_no_committed_block(tmp_path: Path) -> N
     blocks_with_txs = 0
     chain = Chain.open(directory / "data", genesis)
     try:
-        blocks_with_txs = sum(1 for h in range(1, chain.height + 1) if chain.block_at(h).transactions)
+        blocks_with_txs = sum(
+            1 for h in range(1, chain.height + 1) if chain.block_at(h).transactions
+        )
     finally:
         chain.close()
     assert blocks_with_txs > ROUNDS // 2, "too few blocks carried load"

@@ -91,7 +91,8 @@ class Transaction:
 
     tx_type: int
     chain_id: int | None
-    """None only for a legacy transaction signed without EIP-155 replay protection."""
+    """None only for a legacy transaction signed without EIP-155 replay protection,
+    which :func:`decode_transaction` refuses: decoded transactions always carry one."""
     nonce: int
     max_priority_fee_per_gas: int
     max_fee_per_gas: int
@@ -163,6 +164,8 @@ def decode_transaction(raw: bytes, suite: CryptoSuite, chain_id: int) -> Transac
             tx_type = LEGACY_TX_TYPE
         elif tx_type >= 0x80:
             raise DecodingError(f"first byte 0x{tx_type:02x} is neither a type nor an RLP list")
+        elif tx_type == LEGACY_TX_TYPE:
+            raise DecodingError("type 0x00 has no typed envelope: legacy is a bare list")
         if tx_type not in accepted_tx_types(suite):
             raise refuse_type(tx_type, suite)
         if tx_type == LEGACY_TX_TYPE:
@@ -185,9 +188,7 @@ def _common_checks(nonce: int, tip: int, fee_cap: int) -> None:
 
 
 def _recover(suite: CryptoSuite, payload: bytes, r: int, s: int, recid: int) -> bytes:
-    """Return the public key that signed ``payload`` with ``(r, s, recid)``."""
-    if r.bit_length() > 256 or s.bit_length() > 256:
-        raise InvalidTransactionSignature("signature r and s must fit 32 bytes")
+    """Return the public key that signed ``payload`` with ``(r, s, recid)`` (each < 2**256)."""
     signature = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes((recid,))
     recover = cast(_RecoveringSuite, suite).recover_public_key_from_digest
     try:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from baychain.codec import rlp
 from baychain.crypto import get_suite
+from baychain.crypto.ecdsa import keccak256
 from baychain.errors import CorruptStore, InvalidBlock, NotFound, StoreError
 from baychain.execution.block import (
     BlockContext,
@@ -32,14 +33,13 @@ from baychain.ledger.merkle import receipts_root, transactions_root
 from baychain.ledger.receipt import Receipt
 from baychain.ledger.transactions import Transaction
 from baychain.node.genesis import Genesis
-from baychain.primitives import ZERO_ADDRESS, ZERO_HASH, Address, Hash32
+from baychain.primitives import ZERO_ADDRESS, ZERO_HASH, Address, Hash32, Height
 from baychain.state import chain_store
 from baychain.state.account import Account
 from baychain.state.commitment import StateUpdate, plan_state_update, state_root
 from baychain.state.store import Store
 from baychain.state.view import StateView
 from baychain.state.writeset import WriteSet
-from baychain.crypto.ecdsa import keccak256
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +56,18 @@ class ProposedBlock:
 def genesis_params_hash(genesis: Genesis) -> Hash32:
     """The suite hash of the consensus-relevant genesis parameters (the genesis extra data)."""
     suite = get_suite(genesis.crypto)
-    encoded = rlp.encode([
-        rlp.encode_uint(genesis.chain_id),
-        genesis.crypto.encode(),
-        genesis.hardfork.encode(),
-        rlp.encode_uint(genesis.block_gas_limit),
-        rlp.encode_uint(genesis.base_fee_per_gas),
-        rlp.encode_uint(genesis.block_interval_ms),
-        [[v.name.encode(), v.public_key, rlp.encode_uint(v.power)] for v in genesis.validators],
-        genesis.extra_data,
-    ])
+    encoded = rlp.encode(
+        [
+            rlp.encode_uint(genesis.chain_id),
+            genesis.crypto.encode(),
+            genesis.hardfork.encode(),
+            rlp.encode_uint(genesis.block_gas_limit),
+            rlp.encode_uint(genesis.base_fee_per_gas),
+            rlp.encode_uint(genesis.block_interval_ms),
+            [[v.name.encode(), v.public_key, rlp.encode_uint(v.power)] for v in genesis.validators],
+            genesis.extra_data,
+        ]
+    )
     return suite.hash(encoded)
 
 
@@ -90,6 +92,9 @@ class Chain:
         self.genesis = genesis
         self.suite = get_suite(genesis.crypto)
         self.chain_id = genesis.chain_id
+        self._head: Header
+        self._head_hash: Hash32
+        self._lthash: int
         with store.read() as reader:
             head = chain_store.read_head(reader)
         if head is None:
@@ -189,7 +194,7 @@ class Chain:
     ) -> ProposedBlock:
         header = Header(
             parent_hash=context.parent_hash,
-            height=context.height,
+            height=Height(context.height),
             timestamp_ms=context.timestamp_ms,
             proposer=context.proposer,
             transactions_root=transactions_root(result.transactions, self.suite),
@@ -230,7 +235,7 @@ class Chain:
             update = plan_state_update(reader, 0, genesis_writes(genesis))
         header = Header(
             parent_hash=ZERO_HASH,
-            height=0,
+            height=Height(0),
             timestamp_ms=genesis.timestamp_ms,
             proposer=ZERO_ADDRESS,
             transactions_root=transactions_root([], self.suite),
@@ -264,9 +269,7 @@ class Chain:
                 raise CorruptStore(f"the head block {height} is missing or does not match its hash")
             lthash_value = chain_store.read_lthash(reader)
         if state_root(lthash_value, self.suite) != block.header.state_root:
-            raise CorruptStore(
-                f"the stored state does not match the state root of block {height}"
-            )
+            raise CorruptStore(f"the stored state does not match the state root of block {height}")
         self._head = block.header
         self._head_hash = head_hash
         self._lthash = lthash_value
@@ -293,8 +296,10 @@ class Chain:
         """The committed block with ``block_hash``; raise NotFound if unknown."""
         with self.store.read() as reader:
             height = chain_store.read_height_of(reader, block_hash)
-            block = None if height is None else chain_store.read_block(
-                reader, height, self.suite, self.chain_id
+            block = (
+                None
+                if height is None
+                else chain_store.read_block(reader, height, self.suite, self.chain_id)
             )
         if block is None:
             raise NotFound(f"no block with hash 0x{block_hash.hex()}")

@@ -105,9 +105,7 @@ def init_node_dir(
         base_fee_per_gas=0,
         block_interval_ms=block_interval_ms,
         validators=(Validator("node0", public_key, 1, suite.address(public_key)),),
-        alloc=tuple(
-            sorted((a.address, GenesisAccount(DEV_ACCOUNT_BALANCE_WEI)) for a in accounts)
-        ),
+        alloc=tuple(sorted((a.address, GenesisAccount(DEV_ACCOUNT_BALANCE_WEI)) for a in accounts)),
     )
     (directory / "genesis.json").write_text(json.dumps(genesis.to_json(), indent=2) + "\n")
     (directory / "node.toml").write_text(render_config("node0", rpc_port, p2p_port))

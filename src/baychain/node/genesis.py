@@ -117,10 +117,14 @@ def parse_genesis(document: object, *, source: str = "genesis") -> Genesis:
         raise GenesisError(f"{source}: the top level must be a JSON object")
     crypto = _field(document, "crypto", str, source)
     if crypto not in SUITE_NAMES:
-        raise GenesisError(f"{source}: crypto must be one of {', '.join(SUITE_NAMES)}, got {crypto!r}")
+        raise GenesisError(
+            f"{source}: crypto must be one of {', '.join(SUITE_NAMES)}, got {crypto!r}"
+        )
     hardfork = _field(document, "hardfork", str, source)
     if hardfork not in HARDFORKS:
-        raise GenesisError(f"{source}: hardfork must be one of {', '.join(HARDFORKS)}, got {hardfork!r}")
+        raise GenesisError(
+            f"{source}: hardfork must be one of {', '.join(HARDFORKS)}, got {hardfork!r}"
+        )
     suite = get_suite(crypto)
     validators = _parse_validators(_field(document, "validators", list, source), suite, source)
     extra = _hex_field(document.get("extra_data", "0x"), f"{source}: extra_data")
@@ -149,8 +153,15 @@ def _field(document: dict[str, Any], name: str, kind: type, source: str) -> Any:
     return value
 
 
-def _uint(document: dict[str, Any], name: str, source: str, maximum: int, *,
-          minimum: int = 0, default: int | None = None) -> int:
+def _uint(
+    document: dict[str, Any],
+    name: str,
+    source: str,
+    maximum: int,
+    *,
+    minimum: int = 0,
+    default: int | None = None,
+) -> int:
     if name not in document and default is not None:
         return default
     raw = _field(document, name, object, source)
@@ -205,7 +216,9 @@ def _parse_validators(entries: list[Any], suite: Any, source: str) -> tuple[Vali
     return tuple(validators)
 
 
-def _parse_alloc(entries: dict[str, Any], source: str) -> tuple[tuple[Address, GenesisAccount], ...]:
+def _parse_alloc(
+    entries: dict[str, Any], source: str
+) -> tuple[tuple[Address, GenesisAccount], ...]:
     alloc: dict[Address, GenesisAccount] = {}
     for text, entry in entries.items():
         where = f"{source}: alloc[{text}]"

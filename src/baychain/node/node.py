@@ -88,9 +88,7 @@ class Node:
 
     def seal_block(self, timestamp_ms: int) -> ProposedBlock:
         """Build the next block from the pool, commit it and drop its transactions from the pool."""
-        candidates = self.mempool.select_for_block(
-            self.genesis.block_gas_limit, self.max_block_txs
-        )
+        candidates = self.mempool.select_for_block(self.genesis.block_gas_limit, self.max_block_txs)
         proposed = self.chain.build_block(candidates, timestamp_ms, self.validator_address)
         self.chain.commit(proposed)
         with self.chain.state() as view:

@@ -10,12 +10,14 @@ run on the worker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from baychain.consensus.solo import SoloPolicy
+from baychain.ledger.transactions import Transaction
 from baychain.node.chain import ProposedBlock
 from baychain.node.node import Node
 
@@ -77,7 +79,7 @@ class SoloRunner:
         finally:
             self._executor.shutdown(wait=True)
 
-    def _build_and_commit(self, candidates: list, now_ms: int) -> ProposedBlock:  # type: ignore[type-arg]
+    def _build_and_commit(self, candidates: list[Transaction], now_ms: int) -> ProposedBlock:
         chain = self.node.chain
         proposed = chain.build_block(candidates, now_ms, self.node.validator_address)
         chain.commit(proposed)
@@ -99,7 +101,5 @@ class SoloRunner:
             self.on_commit(proposed)
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass

@@ -17,7 +17,7 @@ from typing import Any
 from baychain import __version__
 from baychain.errors import DecodingError, NotFound
 from baychain.ledger.block import Block, encode_block
-from baychain.ledger.bloom import logs_bloom
+from baychain.ledger.bloom import bloom as logs_bloom
 from baychain.ledger.header import header_hash
 from baychain.ledger.transactions import LEGACY_TX_TYPE, Transaction
 from baychain.node.node import Node, ReceiptRecord
@@ -76,10 +76,19 @@ class EthApi:
     def register(self, dispatcher: Dispatcher) -> None:
         """Register every handler under its JSON-RPC name."""
         for name in (
-            "web3_clientVersion", "net_version", "eth_chainId", "eth_blockNumber",
-            "eth_getBalance", "eth_getTransactionCount", "eth_getCode", "eth_getStorageAt",
-            "eth_sendRawTransaction", "eth_getTransactionReceipt", "eth_getBlockByNumber",
-            "eth_getBlockByHash", "baychain_status",
+            "web3_clientVersion",
+            "net_version",
+            "eth_chainId",
+            "eth_blockNumber",
+            "eth_getBalance",
+            "eth_getTransactionCount",
+            "eth_getCode",
+            "eth_getStorageAt",
+            "eth_sendRawTransaction",
+            "eth_getTransactionReceipt",
+            "eth_getBlockByNumber",
+            "eth_getBlockByHash",
+            "baychain_status",
         ):
             dispatcher.register(name, getattr(self, name))
 
@@ -89,7 +98,7 @@ class EthApi:
         if isinstance(tag, str) and tag.startswith("0x"):
             if parse_quantity(tag, "block") == self.node.chain.height:
                 return
-            raise InvalidParams("historical state is not available; use \"latest\"")
+            raise InvalidParams('historical state is not available; use "latest"')
         raise InvalidParams(f"block must be a block number or one of {', '.join(HEAD_TAGS)}")
 
     async def web3_clientVersion(self) -> str:
@@ -176,7 +185,8 @@ class EthApi:
         logs = [log for receipt in receipts for log in receipt.logs]
         txs: list[Any] = [
             format_transaction(tx, block_hash, header.height, index, header.base_fee_per_gas)
-            if full else data(tx.hash)
+            if full
+            else data(tx.hash)
             for index, tx in enumerate(block.transactions)
         ]
         return {
@@ -251,7 +261,8 @@ def format_receipt(record: ReceiptRecord, first_log_index: int, base_fee: int) -
         "to": None if tx.to is None else data(tx.to),
         "cumulativeGasUsed": quantity(receipt.cumulative_gas_used),
         "gasUsed": quantity(receipt.gas_used),
-        "contractAddress": None if receipt.contract_address is None
+        "contractAddress": None
+        if receipt.contract_address is None
         else data(receipt.contract_address),
         "logs": [
             {

@@ -102,9 +102,11 @@ class Dispatcher:
             if not payload:
                 return json.dumps(_error_response(None, RpcError(INVALID_REQUEST, "empty batch")))
             if len(payload) > MAX_BATCH_LENGTH:
-                return json.dumps(_error_response(
-                    None, RpcError(INVALID_REQUEST, f"batch longer than {MAX_BATCH_LENGTH}")
-                ))
+                return json.dumps(
+                    _error_response(
+                        None, RpcError(INVALID_REQUEST, f"batch longer than {MAX_BATCH_LENGTH}")
+                    )
+                )
             answers = [await self.handle_request(item) for item in payload]
             kept = [answer for answer in answers if answer is not None]
             return json.dumps(kept) if kept else None
@@ -122,12 +124,12 @@ class Dispatcher:
         if not isinstance(method, str):
             return _error_response(request_id, RpcError(INVALID_REQUEST, "method must be a string"))
         if not isinstance(params, list):
-            return _error_response(
-                request_id, RpcError(INVALID_PARAMS, "params must be an array")
-            )
+            return _error_response(request_id, RpcError(INVALID_PARAMS, "params must be an array"))
         handler = self._methods.get(method)
         if handler is None:
-            error = RpcError(METHOD_NOT_FOUND, f"the method {method} does not exist/is not available")
+            error = RpcError(
+                METHOD_NOT_FOUND, f"the method {method} does not exist/is not available"
+            )
             return None if is_notification else _error_response(request_id, error)
         try:
             result = await handler(*params)

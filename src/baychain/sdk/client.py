@@ -21,12 +21,8 @@ from typing import Any
 from baychain.crypto import get_suite
 from baychain.crypto.suite import CryptoSuite
 from baychain.errors import BayChainError
-from baychain.ledger.transactions import (
-    DYNAMIC_FEE_TX_TYPE,
-    SM2_TX_TYPE,
-    UnsignedTransaction,
-    sign_transaction,
-)
+from baychain.ledger.signing import UnsignedTransaction, sign_transaction
+from baychain.ledger.transactions import DYNAMIC_FEE_TX_TYPE, SM2_TX_TYPE
 from baychain.primitives import Address
 
 
@@ -61,8 +57,9 @@ class Client:
             answer = json.loads(response.read())
         if "error" in answer:
             error = answer["error"]
-            raise RpcCallError(method, error.get("code", 0), error.get("message", ""),
-                               error.get("data"))
+            raise RpcCallError(
+                method, error.get("code", 0), error.get("message", ""), error.get("data")
+            )
         return answer["result"]
 
     def chain_id(self) -> int:
@@ -87,9 +84,7 @@ class Client:
 
     def receipt(self, tx_hash: bytes) -> dict[str, Any] | None:
         """The receipt of a committed transaction, or None while it is pending."""
-        result: dict[str, Any] | None = self.call(
-            "eth_getTransactionReceipt", "0x" + tx_hash.hex()
-        )
+        result: dict[str, Any] | None = self.call("eth_getTransactionReceipt", "0x" + tx_hash.hex())
         return result
 
     def wait_for_receipt(self, tx_hash: bytes, timeout_s: float = 30.0) -> dict[str, Any]:

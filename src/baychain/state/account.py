@@ -38,9 +38,7 @@ class Account:
 def encode_account(account: Account) -> bytes:
     """Return the 72-byte canonical encoding of ``account``."""
     return (
-        account.nonce.to_bytes(8, "big")
-        + account.balance.to_bytes(32, "big")
-        + account.code_hash
+        account.nonce.to_bytes(8, "big") + account.balance.to_bytes(32, "big") + account.code_hash
     )
 
 

@@ -127,7 +127,7 @@ def log_heights(reader: Txn, table: bytes, key: bytes, first: int, last: int) ->
     """Heights in [first, last] with a log matching an address or topic index key."""
     heights = []
     for index_key, _ in reader.prefix(table, key):
-        height = int.from_bytes(index_key[len(key):], "big")
+        height = int.from_bytes(index_key[len(key) :], "big")
         if height > last:
             break
         if height >= first:

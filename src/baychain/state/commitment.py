@@ -9,7 +9,8 @@ block, not to the size of the state.
 Committed entries (keys are fixed width, so no two entries share a preimage):
 
 - account ``b"a" || address`` -> ``encode_account(account)``
-- storage slot ``b"s" || address || slot (32, big-endian)`` -> value (32, big-endian), only when non-zero
+- storage slot ``b"s" || address || slot (32, big-endian)`` -> value (32, big-endian),
+  present only when non-zero
 """
 
 from __future__ import annotations

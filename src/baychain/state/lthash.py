@@ -38,9 +38,7 @@ def element(key: bytes, value: bytes) -> int:
     ``key`` must be self-delimiting within the state's key space (fixed width
     per kind), so that distinct (key, value) pairs never share a preimage.
     """
-    return int.from_bytes(
-        hashlib.shake_128(_DOMAIN + key + value).digest(LTHASH_BYTES), "little"
-    )
+    return int.from_bytes(hashlib.shake_128(_DOMAIN + key + value).digest(LTHASH_BYTES), "little")
 
 
 def add(total: int, item: int) -> int:

@@ -61,8 +61,9 @@ class Store:
     transaction; both yield a :class:`Txn`.
     """
 
-    def __init__(self, path: Path, *, map_size: int = DEFAULT_MAP_SIZE_BYTES,
-                 readonly: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, map_size: int = DEFAULT_MAP_SIZE_BYTES, readonly: bool = False
+    ) -> None:
         path.mkdir(parents=True, exist_ok=True)
         try:
             self._env = lmdb.open(
@@ -76,9 +77,7 @@ class Store:
                 lock=True,
                 max_readers=256,
             )
-            self._tables = {
-                name: self._env.open_db(name, create=not readonly) for name in TABLES
-            }
+            self._tables = {name: self._env.open_db(name, create=not readonly) for name in TABLES}
         except lmdb.Error as error:
             raise StoreError(
                 f"cannot open the ledger store at {path}: {error}. If the directory was "

@@ -64,6 +64,7 @@ __all__ = [
     "BLOCK_HASH_WINDOW",
     "DEV_KEYS",
     "EMPTY_ACCOUNT",
+    "Log",
     "OracleBlock",
     "OracleEnv",
     "OracleOutcome",
@@ -291,7 +292,13 @@ def execute_block_pyevm(
     keys: Iterable[bytes] = DEV_KEYS,
     block_hash: Callable[[int], bytes] = default_block_hash,
 ) -> OracleBlock:
-    """:func:`run_block_pyevm`, also returning py-evm's post-block state root."""
+    """:func:`run_block_pyevm`, also returning py-evm's post-block state root.
+
+    Raises ``ValueError`` when ``env.spec`` (if present) names a fork other than Cancun.
+    """
+    spec = getattr(env, "spec", "cancun")
+    if spec != "cancun":
+        raise ValueError(f"the py-evm oracle runs Cancun only, not {spec!r}")
     key_by_address = {dev_address(k): PrivateKey(k) for k in keys}
     state = _new_state(env, block_hash)
     _load_alloc(state, genesis_alloc)

@@ -1,0 +1,101 @@
+"""The `baychain` command line as a user runs it: init, node, status, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from baychain.crypto import dev_private_keys
+from baychain.sdk.client import Client, Signer
+
+
+def baychain(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "baychain", *args],
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_init_node_status_on_an_sm_chain(tmp_path: Path) -> None:
+    directory = tmp_path / "mychain"
+    port = free_port()
+    made = baychain("init", "--dir", str(directory), "--crypto", "sm", "--dev-accounts", "5",
+                    "--block-interval-ms", "200", "--rpc-port", str(port))
+    assert made.returncode == 0, made.stderr
+    assert "DEVELOPMENT ACCOUNTS" in made.stdout
+    accounts = json.loads((directory / "dev-accounts.json").read_text())["accounts"]
+    assert len(accounts) == 5
+    assert accounts[0]["private_key"] == "0x" + dev_private_keys("sm", 1)[0].hex()
+
+    node = subprocess.Popen(
+        [sys.executable, "-m", "baychain", "node", "--dir", str(directory)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    try:
+        client = Client(f"http://127.0.0.1:{port}", timeout_s=5)
+        deadline = time.monotonic() + 60
+        while not client.is_up():
+            assert node.poll() is None and time.monotonic() < deadline, "node did not start"
+            time.sleep(0.1)
+        signer = Signer.from_key("sm", dev_private_keys("sm", 1)[0])
+        raw = signer.sign(chain_id=client.chain_id(), nonce=0, to=signer.address[::-1], value=5)
+        receipt = client.wait_for_receipt(client.send_raw(raw))
+        assert receipt["status"] == "0x1"
+        assert client.balance(signer.address[::-1]) == 5
+
+        status = baychain("status", "--dir", str(directory), "--json")
+        assert status.returncode == 0, status.stderr
+        report = json.loads(status.stdout)
+        assert report["crypto"] == "sm" and report["chain_id"] == client.chain_id()
+        assert report["height"] >= int(receipt["blockNumber"], 16)
+        assert report["head_hash"].startswith("0x") and len(report["state_root"]) == 66
+    finally:
+        node.terminate()
+        output, _ = node.communicate(timeout=30)
+    assert node.returncode == 0, output
+    assert "node stopped at height" in output
+    assert "Traceback" not in output
+
+
+def test_expected_errors_are_one_clear_line_without_traceback(tmp_path: Path) -> None:
+    missing = baychain("status", "--dir", str(tmp_path / "nowhere"))
+    assert missing.returncode == 1
+    assert "baychain init" in missing.stderr and "Traceback" not in missing.stderr
+
+    directory = tmp_path / "c"
+    assert baychain("init", "--dir", str(directory)).returncode == 0
+    again = baychain("init", "--dir", str(directory))
+    assert again.returncode == 1 and "already holds a chain" in again.stderr
+
+    genesis = json.loads((directory / "genesis.json").read_text())
+    del genesis["hardfork"]
+    (directory / "genesis.json").write_text(json.dumps(genesis))
+    broken = baychain("status", "--dir", str(directory))
+    assert broken.returncode == 1
+    assert "hardfork" in broken.stderr and "Traceback" not in broken.stderr
+
+
+def test_a_damaged_store_is_refused_and_left_alone(tmp_path: Path) -> None:
+    directory = tmp_path / "c"
+    assert baychain("init", "--dir", str(directory)).returncode == 0
+    assert baychain("status", "--dir", str(directory)).returncode == 0
+    data_file = directory / "data" / "data.mdb"
+    damaged = b"\x00not an lmdb file" * 512
+    data_file.write_bytes(damaged)
+    result = baychain("status", "--dir", str(directory))
+    assert result.returncode == 1
+    assert "ledger store" in result.stderr and "Traceback" not in result.stderr
+    assert data_file.read_bytes() == damaged
