@@ -17,13 +17,18 @@ use revm::state::EvmState;
 use revm::{DatabaseCommit, ExecuteEvm, MainBuilder, MainContext};
 
 use crate::db::{DbError, PyStateDb};
-use crate::env::{read_block_env, read_tx};
+use crate::env::{read_block_env, read_tx, BlockInputs};
 use crate::outcome::{AccountChange, StorageChange, TxOutcome};
 
 type StateCache<'py> = CacheDB<PyStateDb<'py>>;
 
 /// Name and explain a validation failure (`error_kind`, `error`).
-fn describe_invalid(err: &InvalidTransaction, tx: &TxEnv, chain_id: u64) -> (&'static str, String) {
+fn describe_invalid(
+    err: &InvalidTransaction,
+    tx: &TxEnv,
+    block: &BlockInputs,
+) -> (&'static str, String) {
+    let chain_id = block.chain_id;
     use InvalidTransaction as E;
     match err {
         E::NonceTooLow { tx, state } => (
@@ -42,7 +47,10 @@ fn describe_invalid(err: &InvalidTransaction, tx: &TxEnv, chain_id: u64) -> (&'s
         ),
         E::GasPriceLessThanBasefee => (
             "fee_too_low",
-            format!("fee cap {} is below the base fee", tx.gas_price),
+            format!(
+                "fee cap {} is below the base fee {}",
+                tx.gas_price, block.block.basefee
+            ),
         ),
         E::PriorityFeeGreaterThanMaxFee => (
             "priority_fee_above_max_fee",
@@ -70,7 +78,10 @@ fn describe_invalid(err: &InvalidTransaction, tx: &TxEnv, chain_id: u64) -> (&'s
         ),
         E::InvalidChainId => (
             "wrong_chain_id",
-            format!("wrong chain id: expected {chain_id}, got {:?}", tx.chain_id),
+            format!(
+                "wrong chain id: expected {chain_id}, got {}",
+                tx.chain_id.map_or("none".to_string(), |id| id.to_string())
+            ),
         ),
         E::MissingChainId => (
             "wrong_chain_id",
@@ -203,13 +214,13 @@ pub fn execute_block<'py>(
             cfg.set_spec_and_mainnet_gas_params(inputs.spec);
             cfg.chain_id = inputs.chain_id;
         })
-        .with_block(inputs.block)
+        .with_block(inputs.block.clone())
         .build_mainnet();
 
     let mut outcomes = Vec::with_capacity(tx_envs.len());
     let mut block_gas_used: u64 = 0;
     for tx in tx_envs {
-        let remaining = block_gas_limit - block_gas_used;
+        let remaining = block_gas_limit.saturating_sub(block_gas_used);
         let outcome = if tx.gas_limit > remaining && tx.gas_limit <= block_gas_limit {
             TxOutcome::invalid(
                 "block_gas_exhausted",
@@ -230,7 +241,7 @@ pub fn execute_block<'py>(
                     outcome
                 }
                 Err(EVMError::Transaction(err)) => {
-                    let (kind, message) = describe_invalid(&err, &tx, inputs.chain_id);
+                    let (kind, message) = describe_invalid(&err, &tx, &inputs);
                     TxOutcome::invalid(kind, message)
                 }
                 Err(EVMError::Database(DbError(err))) => return Err(err),

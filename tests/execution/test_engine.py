@@ -51,11 +51,10 @@ CONTRACT = Address(bytes.fromhex("00000000000000000000000000000000000c0de1"))
 # --- a minimal assembler -------------------------------------------------------------------
 
 OPCODES = {
-    "STOP": 0x00, "ADD": 0x01, "LT": 0x10, "EQ": 0x14, "ISZERO": 0x15, "SHR": 0x1C,
-    "CALLER": 0x33, "CALLDATALOAD": 0x35, "CALLDATASIZE": 0x36, "CODECOPY": 0x39,
-    "RETURNDATASIZE": 0x3D, "POP": 0x50, "MSTORE": 0x52, "SLOAD": 0x54, "SSTORE": 0x55,
-    "JUMPI": 0x57, "GAS": 0x5A, "JUMPDEST": 0x5B, "DUP1": 0x80, "DUP2": 0x81, "SWAP1": 0x90,
-    "LOG2": 0xA2, "CALL": 0xF1, "RETURN": 0xF3, "REVERT": 0xFD, "SELFDESTRUCT": 0xFF,
+    "STOP": 0x00, "ISZERO": 0x15, "CALLER": 0x33, "CALLDATALOAD": 0x35, "CALLDATASIZE": 0x36,
+    "CODECOPY": 0x39, "BLOCKHASH": 0x40, "POP": 0x50, "MSTORE": 0x52, "SLOAD": 0x54,
+    "SSTORE": 0x55, "JUMPI": 0x57, "JUMPDEST": 0x5B, "LOG2": 0xA2, "RETURN": 0xF3,
+    "REVERT": 0xFD, "SELFDESTRUCT": 0xFF,
 }  # fmt: skip
 
 
@@ -286,6 +285,8 @@ def test_invalid_transactions_are_reported_and_not_applied() -> None:
     assert outcomes[0].error == "nonce too low: expected 3, got 2"
     assert outcomes[1].error == "nonce too high: expected 3, got 5"
     assert outcomes[2].error is not None and outcomes[2].error.startswith("insufficient funds")
+    assert outcomes[3].error == f"fee cap {GWEI // 2} is below the base fee {GWEI}"
+    assert outcomes[6].error == f"wrong chain id: expected {CHAIN_ID}, got {CHAIN_ID + 1}"
     for bad in outcomes[:-1]:
         assert not bad.valid and not bad.success and bad.gas_used == 0
         assert bad.accounts == [] and bad.storage == [] and bad.logs == []
@@ -428,6 +429,16 @@ def test_touching_an_existing_empty_account_deletes_it() -> None:
     state.fund(BOB, 0)
     [out] = run_block(env(), [tx(to=BOB, value=0)], state)
     assert account_row(out, BOB) == (BOB, 0, 0, EMPTY_CODE_HASH, None, True)
+
+
+def test_blockhash_reads_the_state_reader_for_the_last_256_blocks() -> None:
+    state = MemoryState()
+    state.fund(ALICE, ETHER)
+    for number in (6, 7, 0):  # env() is block 7: 6 is known, 7 is the current block
+        state.install(CONTRACT, asm(number, "BLOCKHASH", 0, *RETURN_WORD))
+        [out] = run_block(env(), [tx(to=CONTRACT)], state)
+        expected = state.block_hash(number) if number < 7 else bytes(32)
+        assert out.output == expected
 
 
 # --- precompiles ----------------------------------------------------------------------------

@@ -123,15 +123,16 @@ def _receipt(tx: Transaction, outcome: TxOutcome, cumulative_gas_used: int) -> R
 
 
 def _merge(writes: WriteSet, outcome: TxOutcome) -> None:
-    destroyed_here: set[bytes] = set()
+    # The engine's diff rule: a destroyed account loses its account record and all
+    # its storage first; a non-empty final record and the storage rows then apply.
     for address, balance, nonce, code_hash, code, destroyed in outcome.accounts:
+        account = Account(nonce, balance, Hash32(code_hash))
         if destroyed:
             writes.destroy_account(Address(address))
-            destroyed_here.add(address)
-            continue
-        writes.set_account(Address(address), Account(nonce, balance, Hash32(code_hash)))
+            if account.is_empty:
+                continue
+        writes.set_account(Address(address), account)
         if code:
             writes.code[Hash32(code_hash)] = code
     for address, slot, value in outcome.storage:
-        if address not in destroyed_here:
-            writes.set_storage(Address(address), slot, value)
+        writes.set_storage(Address(address), slot, value)
