@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from baychain.crypto import dev_private_keys
 from baychain.sdk.client import Client, Signer
 
@@ -88,14 +90,18 @@ def test_expected_errors_are_one_clear_line_without_traceback(tmp_path: Path) ->
     assert "hardfork" in broken.stderr and "Traceback" not in broken.stderr
 
 
-def test_a_damaged_store_is_refused_and_left_alone(tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["overwritten", "truncated"])
+def test_a_damaged_store_is_refused_and_left_alone(tmp_path: Path, damage: str) -> None:
     directory = tmp_path / "c"
     assert baychain("init", "--dir", str(directory)).returncode == 0
     assert baychain("status", "--dir", str(directory)).returncode == 0
     data_file = directory / "data" / "data.mdb"
-    damaged = b"\x00not an lmdb file" * 512
-    data_file.write_bytes(damaged)
+    if damage == "overwritten":
+        data_file.write_bytes(b"\x00not an lmdb file" * 512)
+    else:  # a copy that stopped half-way: LMDB alone would die of SIGBUS reading it
+        os.truncate(data_file, data_file.stat().st_size // 2)
+    damaged = data_file.read_bytes()
     result = baychain("status", "--dir", str(directory))
-    assert result.returncode == 1
+    assert result.returncode == 1, result.stderr
     assert "ledger store" in result.stderr and "Traceback" not in result.stderr
     assert data_file.read_bytes() == damaged

@@ -20,6 +20,7 @@ from baychain.node.mempool_config import MempoolConfig
 from baychain.node.node import Node
 from baychain.primitives import Address, Hash32
 from baychain.sdk.client import Signer
+from baychain.state import chain_store
 
 TOKEN: Artifact = load_artifact("Token")
 PROBE: Artifact = load_artifact("Probe")
@@ -105,8 +106,12 @@ def test_deploy_call_revert_and_logs_commit_with_receipts(harness: Harness) -> N
     assert refused.status == 0 and refused.logs == ()
     assert refused.output.startswith(revert_reason_data("")[:4])
 
-    balance_slot_reader = h.node.storage  # the token's balances live in its storage
-    assert balance_slot_reader(token, 0) >= 0
+    with h.chain.store.read() as reader:
+        height = block.header.height
+        assert chain_store.log_heights(reader, b"logs_address", token, 0, height) == [height]
+        assert chain_store.log_heights(reader, b"logs_address", token, 0, height - 1) == []
+        topic = TOKEN.event_topic("Transfer")
+        assert chain_store.log_heights(reader, b"logs_topic", topic, height, height) == [height]
     assert h.node.account(h.bob.address).balance == 10**24 + 7
     assert h.node.account(h.alice.address).nonce == 3
 

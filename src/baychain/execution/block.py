@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 
 from baychain.errors import InvalidBlock
 from baychain.execution.engine import BlockEnv, StateReader, TxInput, TxOutcome, run_block
+from baychain.execution.overlay import OverlayReader
+from baychain.execution.system import SystemContract, SystemRegistry
+from baychain.execution.system_config import SystemConfig
+from baychain.execution.system_tx import run_system_tx
 from baychain.ledger.log import Log
 from baychain.ledger.receipt import Receipt
 from baychain.ledger.transactions import Transaction
@@ -82,21 +86,106 @@ def to_engine_input(tx: Transaction) -> TxInput:
     )
 
 
+def default_system_contracts() -> SystemRegistry:
+    """The system contracts every BayChain chain has."""
+    return SystemRegistry([SystemConfig()])
+
+
 def execute_transactions(
-    view: StateReader, context: BlockContext, txs: Sequence[Transaction]
+    view: StateReader,
+    context: BlockContext,
+    txs: Sequence[Transaction],
+    system: SystemRegistry | None = None,
 ) -> ExecutionResult:
-    """Run ``txs`` in order on top of ``view`` and collect receipts and writes."""
-    outcomes = run_block(context.engine_env(), [to_engine_input(tx) for tx in txs], view)
+    """Run ``txs`` in order on top of ``view`` and collect receipts and writes.
+
+    Consecutive EVM transactions run in one engine call; a transaction to a
+    system contract runs in Python between them, and the engine reads the
+    block's earlier writes through an overlay. A transaction whose gas limit
+    exceeds the block gas left (gas limit minus gas used so far) is refused.
+    """
+    registry = system if system is not None else default_system_contracts()
     result = ExecutionResult()
-    for tx, outcome in zip(txs, outcomes, strict=True):
+    overlay = OverlayReader(view, result.writes)
+    start = 0
+    while start < len(txs):
+        contract = registry.get(txs[start].to)
+        if contract is not None:
+            _apply_system_tx(result, contract, txs[start], overlay, context)
+            start += 1
+            continue
+        end = start
+        while end < len(txs) and txs[end].to not in registry:
+            end += 1
+        start = _apply_evm_run(result, txs[start:end], overlay, context, start)
+    return result
+
+
+def _apply_evm_run(
+    result: ExecutionResult,
+    run: Sequence[Transaction],
+    overlay: OverlayReader,
+    context: BlockContext,
+    position: int,
+) -> int:
+    """Execute a run of EVM transactions; return the index of the next transaction to run.
+
+    The engine counts block gas only within one call, so a run that starts after
+    gas was already used may admit a transaction over the block's limit. Such a
+    transaction is refused here and execution resumes after it (outcomes before
+    it are unaffected: execution is sequential).
+    """
+    outcomes = run_block(context.engine_env(), [to_engine_input(tx) for tx in run], overlay)
+    for offset, (tx, outcome) in enumerate(zip(run, outcomes, strict=True)):
         if not outcome.valid:
             result.rejected.append((tx, outcome.error or "rejected by the EVM"))
             continue
+        if result.gas_used + tx.gas_limit > context.gas_limit:
+            result.rejected.append((tx, _block_gas_message(tx, result.gas_used, context)))
+            return position + offset + 1
         result.gas_used += outcome.gas_used
         result.transactions.append(tx)
         result.receipts.append(_receipt(tx, outcome, result.gas_used))
         _merge(result.writes, outcome)
-    return result
+    return position + len(run)
+
+
+def _apply_system_tx(
+    result: ExecutionResult,
+    contract: SystemContract,
+    tx: Transaction,
+    overlay: OverlayReader,
+    context: BlockContext,
+) -> None:
+    if result.gas_used + tx.gas_limit > context.gas_limit:
+        result.rejected.append((tx, _block_gas_message(tx, result.gas_used, context)))
+        return
+    outcome = run_system_tx(
+        contract, tx, overlay, result.writes, base_fee=context.base_fee, proposer=context.proposer
+    )
+    if outcome.error is not None:
+        result.rejected.append((tx, outcome.error))
+        return
+    result.gas_used += outcome.gas_used
+    result.transactions.append(tx)
+    result.receipts.append(
+        Receipt(
+            tx_type=tx.tx_type,
+            status=1 if outcome.success else 0,
+            cumulative_gas_used=result.gas_used,
+            gas_used=outcome.gas_used,
+            logs=outcome.logs,
+            contract_address=None,
+            output=outcome.output,
+        )
+    )
+
+
+def _block_gas_message(tx: Transaction, used: int, context: BlockContext) -> str:
+    return (
+        f"gas limit {tx.gas_limit} exceeds the block gas left "
+        f"({context.gas_limit - used} of {context.gas_limit})"
+    )
 
 
 def require_all_valid(result: ExecutionResult) -> None:

@@ -20,13 +20,17 @@ from pathlib import Path
 from baychain.codec import rlp
 from baychain.crypto import get_suite
 from baychain.crypto.ecdsa import keccak256
-from baychain.errors import CorruptStore, InvalidBlock, NotFound, StoreError
+from baychain.errors import CorruptStore, GenesisError, InvalidBlock, NotFound, StoreError
 from baychain.execution.block import (
     BlockContext,
     ExecutionResult,
+    default_system_contracts,
     execute_transactions,
     require_all_valid,
 )
+from baychain.execution.system_config import SYSTEM_CONFIG_ADDRESS
+from baychain.execution.system_config import genesis_storage as system_config_genesis
+from baychain.execution.system_tx import system_account
 from baychain.ledger.block import Block
 from baychain.ledger.header import Header, header_hash
 from baychain.ledger.merkle import receipts_root, transactions_root
@@ -72,8 +76,20 @@ def genesis_params_hash(genesis: Genesis) -> Hash32:
 
 
 def genesis_writes(genesis: Genesis) -> WriteSet:
-    """The world state that genesis allocates."""
+    """The world state that genesis allocates, with the system contracts' initial state.
+
+    Every genesis validator starts as an administrator of SystemConfig.
+    """
     writes = WriteSet()
+    for contract in default_system_contracts():
+        if contract.address in dict(genesis.alloc):
+            raise GenesisError(
+                f"alloc cannot hold 0x{contract.address.hex()}: it is the system contract "
+                f"{contract.name}"
+            )
+        writes.set_account(contract.address, system_account())
+    for slot, value in system_config_genesis([v.address for v in genesis.validators]):
+        writes.set_storage(SYSTEM_CONFIG_ADDRESS, slot, value)
     for address, entry in genesis.alloc:
         code_hash = keccak256(entry.code)
         writes.set_account(address, Account(entry.nonce, entry.balance, code_hash))

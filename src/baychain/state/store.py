@@ -65,6 +65,7 @@ class Store:
         self, path: Path, *, map_size: int = DEFAULT_MAP_SIZE_BYTES, readonly: bool = False
     ) -> None:
         path.mkdir(parents=True, exist_ok=True)
+        check_not_truncated(path / "data.mdb")
         try:
             self._env = lmdb.open(
                 str(path),
@@ -108,6 +109,52 @@ class Store:
             ) from error
 
 
+_META_MAGIC = 0xBEEFC0DE
+_META_PAGE_SIZE_OFFSET = 40  # page header (16) + magic, version, address, mapsize (24)
+_META_LAST_PAGE_OFFSET = 136  # ... + two 48-byte MDB_db records
+_META_TXNID_OFFSET = 144
+
+
+def check_not_truncated(data_file: Path) -> None:
+    """Refuse an LMDB file shorter than its own meta pages say it is.
+
+    LMDB maps the file into memory; reading a page past the end of a truncated
+    file (a copy that stopped half-way, a full disk) would kill the process with
+    SIGBUS instead of raising. The two meta pages at the start of the file
+    (LMDB 0.9 layout) record the last page in use; the newer one must fit.
+    """
+    try:
+        size = data_file.stat().st_size
+        with data_file.open("rb") as handle:
+            head = handle.read(2 * 65_536)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise StoreError(f"cannot read the ledger store file {data_file}: {error}") from error
+    metas = []
+    for index in range(2):
+        page_size = 4096 if index == 0 else metas[0][0] if metas else 4096
+        base = index * page_size
+        meta = head[base : base + _META_TXNID_OFFSET + 8]
+        if len(meta) < _META_TXNID_OFFSET + 8:
+            break
+        if int.from_bytes(meta[16:20], "little") != _META_MAGIC:
+            break
+        psize = int.from_bytes(meta[_META_PAGE_SIZE_OFFSET : _META_PAGE_SIZE_OFFSET + 4], "little")
+        last = int.from_bytes(meta[_META_LAST_PAGE_OFFSET : _META_LAST_PAGE_OFFSET + 8], "little")
+        txnid = int.from_bytes(meta[_META_TXNID_OFFSET : _META_TXNID_OFFSET + 8], "little")
+        metas.append((psize or 4096, last, txnid))
+    if not metas:
+        return  # not an LMDB file: lmdb.open reports that clearly
+    page_size, last_page, _ = max(metas, key=lambda meta: meta[2])
+    needed = (last_page + 1) * page_size
+    if size < needed:
+        raise StoreError(
+            f"the ledger store {data_file} is truncated ({size} bytes, its last committed "
+            f"transaction needs {needed}); restore it from a backup or re-sync the node"
+        )
+
+
 class Txn:
     """A transaction on the store, addressed by table name."""
 
@@ -130,10 +177,13 @@ class Txn:
         """Remove ``key`` if present."""
         self._raw.delete(key, db=self._tables[table])
 
-    def prefix(self, table: bytes, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        """Yield (key, value) pairs whose key starts with ``prefix``, in key order."""
+    def prefix(
+        self, table: bytes, prefix: bytes, start: bytes = b""
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Yield (key, value) pairs whose key starts with ``prefix``, in key order,
+        beginning at ``prefix + start``."""
         cursor = self._raw.cursor(db=self._tables[table])
-        if not cursor.set_range(prefix):
+        if not cursor.set_range(prefix + start):
             return
         for key, value in cursor:
             if not key.startswith(prefix):
