@@ -1,4 +1,4 @@
-"""System contracts: SystemConfig through real signed transactions on a chain, with fees and reverts."""
+"""System contracts: SystemConfig via real signed transactions on a chain, fees and reverts."""
 
 from __future__ import annotations
 

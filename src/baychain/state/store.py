@@ -131,7 +131,7 @@ def check_not_truncated(data_file: Path) -> None:
         return
     except OSError as error:
         raise StoreError(f"cannot read the ledger store file {data_file}: {error}") from error
-    metas = []
+    metas: list[tuple[int, int, int]] = []
     for index in range(2):
         page_size = 4096 if index == 0 else metas[0][0] if metas else 4096
         base = index * page_size
