@@ -7,8 +7,15 @@ block selection, EVM execution (the Rust engine), receipts, Merkle roots, the
 state commitment (LtHash) and one synced LMDB write transaction per block.
 Transactions are signed before the clock starts, as a load generator would.
 
+Admission goes through ``Node.submit_transaction`` one transaction at a time
+(``--submit single``, the default), or through ``Node.submit_transactions`` one
+block's worth at a time (``--submit batch``), which checks signatures on
+``--verify-threads`` threads (default: one per CPU) before the pool admits the
+transactions in order.
+
 Run:  python bench/block_bench.py [--txs 20000] [--block 5000] [--suites ecdsa,sm]
                                   [--workloads eth,erc20] [--accounts 1000]
+                                  [--submit single|batch] [--verify-threads N]
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from pathlib import Path
 from baychain.crypto import get_suite, keccak256
 from baychain.ledger.signing import UnsignedTransaction, sign_transaction
 from baychain.ledger.transactions import DYNAMIC_FEE_TX_TYPE, SM2_TX_TYPE
-from baychain.node.chain import Chain
+from baychain.node.chain import Chain, ProposedBlock
 from baychain.node.genesis import Genesis, GenesisAccount, Validator
 from baychain.node.mempool_config import MempoolConfig
 from baychain.node.node import Node
@@ -99,8 +106,17 @@ def sign_all(suite_name: str, keys: list[bytes], txs_per_sender: int,
     return raws
 
 
-def run(suite_name: str, workload: str, total: int, block_txs: int, accounts: int,
-        slot_of: int) -> Result:
+@dataclass(frozen=True)
+class Workload:
+    """A genesis and the signed transactions to run on it."""
+
+    genesis: Genesis
+    raws: list[bytes]
+    per_sender: int
+
+
+def prepare(suite_name: str, workload: str, total: int, accounts: int, slot_of: int) -> Workload:
+    """Sign ``total`` ETH or ERC-20 transfers from ``accounts`` funded senders."""
     suite = get_suite(suite_name)
     keys = bench_keys(suite_name, accounts + 1)[1:]
     senders = [suite.address(suite.public_key(k)) for k in keys]
@@ -116,30 +132,58 @@ def run(suite_name: str, workload: str, total: int, block_txs: int, accounts: in
         return token, data, 100_000
 
     raws = sign_all(suite_name, keys, per_sender, build)
-    genesis = make_genesis(suite_name, senders, token, slot_of)
+    return Workload(make_genesis(suite_name, senders, token, slot_of), raws, per_sender)
+
+
+def open_node(directory: Path, load: Workload, block_txs: int,
+              verify_threads: int | None = None) -> Node:
+    """A fresh node on ``load``'s genesis whose pool can hold all of its transactions."""
+    chain = Chain.open(directory, load.genesis)
+    config = MempoolConfig(max_pool_txs=len(load.raws) + 1, max_per_sender=load.per_sender + 1,
+                           max_nonce_gap=load.per_sender + 1, max_pool_bytes=2**31)
+    return Node(chain, config, load.genesis.validators[0].address, max_block_txs=block_txs,
+                verify_threads=verify_threads)
+
+
+def submit(node: Node, raws: list[bytes], mode: str) -> None:
+    """Admit ``raws`` one by one or as one batch; stop the benchmark if any is refused."""
+    if mode == "single":
+        for raw in raws:
+            node.submit_transaction(raw)
+        return
+    for outcome in node.submit_transactions(raws):
+        if isinstance(outcome, Exception):
+            raise SystemExit(f"benchmark transaction refused: {outcome}")
+
+
+def check_block(proposed: ProposedBlock) -> None:
+    """Stop the benchmark if any transaction was refused or reverted."""
+    failed = [r for r in proposed.receipts if r.status != 1]
+    if proposed.rejected or failed:
+        raise SystemExit(f"benchmark transactions failed: {proposed.rejected[:1]} "
+                         f"{len(failed)} reverted")
+
+
+def run(suite_name: str, workload: str, total: int, block_txs: int, accounts: int,
+        slot_of: int, mode: str = "single", verify_threads: int | None = None) -> Result:
+    load = prepare(suite_name, workload, total, accounts, slot_of)
     with tempfile.TemporaryDirectory(prefix="baychain-bench-") as directory:
-        chain = Chain.open(Path(directory), genesis)
-        node = Node(chain, MempoolConfig(max_pool_txs=len(raws) + 1, max_per_sender=per_sender + 1,
-                                         max_nonce_gap=per_sender + 1,
-                                         max_pool_bytes=2**31),
-                    genesis.validators[0].address, max_block_txs=block_txs)
+        node = open_node(Path(directory), load, block_txs, verify_threads)
+        chain = node.chain
         admit = seal = 0.0
         clock = 1_000
-        for start in range(0, len(raws), block_txs):
+        for start in range(0, len(load.raws), block_txs):
             t0 = time.perf_counter()
-            for raw in raws[start:start + block_txs]:
-                node.submit_transaction(raw)
+            submit(node, load.raws[start:start + block_txs], mode)
             t1 = time.perf_counter()
             clock += 1_000
             proposed = node.seal_block(clock)
             t2 = time.perf_counter()
             admit += t1 - t0
             seal += t2 - t1
-            failed = [r for r in proposed.receipts if r.status != 1]
-            if proposed.rejected or failed:
-                raise SystemExit(f"benchmark transactions failed: {proposed.rejected[:1]} "
-                                 f"{len(failed)} reverted")
+            check_block(proposed)
         committed = sum(len(chain.block_at(h).transactions) for h in range(1, chain.height + 1))
+        node.close()
         chain.close()
     return Result(suite_name, workload, committed, admit, seal)
 
@@ -153,9 +197,15 @@ def main() -> None:
     parser.add_argument("--workloads", default="eth,erc20")
     parser.add_argument("--token-balance-slot", type=int, default=3,
                         help="storage slot of Token.sol's balanceOf mapping (3)")
+    parser.add_argument("--submit", choices=["single", "batch"], default="single",
+                        help="admit one transaction per call, or a block's worth per call")
+    parser.add_argument("--verify-threads", type=int, default=None,
+                        help="signature-checking threads for --submit batch (default: CPUs)")
     args = parser.parse_args()
     print(f"BayChain in-process block benchmark: {args.txs} txs, blocks of {args.block}, "
-          f"{args.accounts} senders")
+          f"{args.accounts} senders, submit {args.submit}"
+          + (f" ({args.verify_threads or os.cpu_count()} verify threads)"
+             if args.submit == "batch" else ""))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
           f"Python {platform.python_version()}")
     print(f"{'suite':6} {'workload':8} {'txs':>7} {'admit tx/s':>11} {'seal tx/s':>10} "
@@ -163,7 +213,7 @@ def main() -> None:
     for suite_name in args.suites.split(","):
         for workload in args.workloads.split(","):
             r = run(suite_name, workload, args.txs, args.block, args.accounts,
-                    args.token_balance_slot)
+                    args.token_balance_slot, args.submit, args.verify_threads)
             print(f"{r.suite:6} {r.workload:8} {r.txs:7d} {r.txs / r.admit_s:11,.0f} "
                   f"{r.txs / r.seal_s:10,.0f} {r.total_tps:16,.0f}", flush=True)
 

@@ -145,7 +145,9 @@ fn diff_and_normalize(
                 nonce: info.nonce,
                 code_hash: info.code_hash,
                 code,
-                destroyed: false,
+                // A creation starts from empty storage even where the address already had
+                // slots (e.g. from genesis); `destroyed` makes the commit wipe them first.
+                destroyed: created,
             });
         }
         for (slot, value) in account.storage.iter() {

@@ -5,8 +5,9 @@
 //!
 //! - account: `(address, balance, nonce, code_hash, code, destroyed)`. `code` is the runtime code
 //!   when the transaction deployed it, else `None`. `destroyed=True` means: delete the account
-//!   and all of its storage (an EIP-6780 self-destruct in the creating transaction, or an empty
-//!   account touched and so removed by EIP-161).
+//!   and all of its storage (an EIP-6780 self-destruct in the creating transaction, an empty
+//!   account touched and so removed by EIP-161, or a contract created at an address that may
+//!   hold storage from before: a creation always starts from empty storage).
 //! - storage: `(address, slot, value)` for each slot whose value the transaction changed; a
 //!   value of 0 means the slot is deleted.
 //!

@@ -234,3 +234,38 @@ def test_arbitrary_bytes_fail_cleanly_or_are_canonical(data: bytes) -> None:
     except DecodingError:
         return
     assert rlp.encode(item) == data
+
+
+@given(st.lists(items, max_size=12))
+def test_offsets_slice_out_each_items_encoding(values: list[rlp.Item]) -> None:
+    encoded = rlp.encode(values)
+    decoded, offsets = rlp.decode_list_with_offsets(encoded)
+    assert decoded == values
+    assert offsets[0] == len(encoded) - len(b"".join(rlp.encode(v) for v in values))
+    assert offsets[-1] == len(encoded)
+    for i in range(len(values) + 1):
+        for j in range(i, len(values) + 1):
+            assert rlp.wrap_list(encoded[offsets[i] : offsets[j]]) == rlp.encode(values[i:j])
+
+
+def _outcome(call: Any) -> tuple[str, Any]:
+    try:
+        return "ok", call()
+    except DecodingError as error:
+        return "error", str(error)
+
+
+@settings(max_examples=500)
+@given(mutated_encodings(), st.none() | st.integers(min_value=0, max_value=4))
+def test_offsets_decoder_agrees_with_decode_list(data: bytes, length: int | None) -> None:
+    expected = _outcome(lambda: rlp.decode_list(rlp.decode(data), length, name="thing"))
+    got = _outcome(lambda: rlp.decode_list_with_offsets(data, length, name="thing"))
+    if expected[0] == "ok":
+        assert got[0] == "ok" and got[1][0] == expected[1]
+    else:
+        assert got == expected
+
+
+@given(st.lists(st.binary(max_size=80), max_size=8))
+def test_wrap_list_of_concatenated_encodings_is_the_list_encoding(values: list[bytes]) -> None:
+    assert rlp.wrap_list(b"".join(rlp.encode(v) for v in values)) == pyrlp.encode(values)

@@ -30,8 +30,15 @@ of its own chain, with a follow-up block reading BLOCKHASH of block 1), a
 three-block "lifecycle" chain (base fee 0 and 7) built around a hand-assembled
 CREATE2 factory, so that an address is destroyed in its creating transaction and
 created again later in the same block, plus EIP-161 removal of empty genesis
-accounts (one of them with storage), and random blocks drawn as in
-``test_differential.py``.
+accounts with storage (one of them then re-created by CREATE2 in the same block),
+and random blocks drawn as in ``test_differential.py``. Each is also run with
+"splitters" offered to the proposer: refused transactions to a system contract,
+which cut the block's execution into several engine calls joined by the overlay
+of the block's earlier writes (``execution.overlay``).
+
+Simplifications: the oracle knows nothing of system contracts, so their genesis
+accounts are carried along as plain accounts and no scenario calls them with
+effect; pre-EIP-155 legacy transactions get the chain id (a chain refuses them).
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from eth_hash.auto import keccak
@@ -77,7 +85,9 @@ from test_differential import (
 )
 
 from baychain.crypto import get_suite
-from baychain.errors import InvalidTransaction
+from baychain.errors import GenesisError, InvalidTransaction
+from baychain.execution import block as execution_block
+from baychain.execution.block import default_system_contracts
 from baychain.ledger.receipt import Receipt
 from baychain.ledger.signing import UnsignedTransaction, sign_transaction
 from baychain.ledger.transactions import Transaction
@@ -169,7 +179,7 @@ GHOST = bytes.fromhex("0000000000000000000000000000000000006405")
 HOLLOW = bytes.fromhex("00000000000000000000000000000000000000e0")
 """An empty genesis account without storage."""
 FRESH = bytes.fromhex("000000000000000000000000000000000000f3e5")
-SALT_A, SALT_B = b"\x11" * 32, b"\x22" * 32
+SALT_A, SALT_B, SALT_C = b"\x11" * 32, b"\x22" * 32, b"\x33" * 32
 
 
 def factory_call(salt: bytes, destroy: bool) -> bytes:
@@ -178,6 +188,10 @@ def factory_call(salt: bytes, destroy: bool) -> bytes:
 
 def child_of(salt: bytes) -> bytes:
     return create2_address(FACTORY, salt, CHILD_INIT)
+
+
+HAUNTED = child_of(SALT_C)
+"""Like GHOST (empty, with storage at genesis), and the factory's CREATE2 address for SALT_C."""
 
 
 # ---- the chain under test and the oracle's world --------------------------------
@@ -337,8 +351,14 @@ class Run:
             chain_id=self.genesis.chain_id,
         )
 
-    def step(self, block: Block) -> tuple[list[OracleOutcome], dict[bytes, PostAccount]]:
-        """Build, commit and replay ``block``; check everything against the oracle."""
+    def step(
+        self, block: Block, split_every: int = 0
+    ) -> tuple[list[OracleOutcome], dict[bytes, PostAccount]]:
+        """Build, commit and replay ``block``; check everything against the oracle.
+
+        With ``split_every`` = k > 0 the proposer also gets a :func:`splitter` after
+        every k transactions; the replica re-executes the block without them.
+        """
         chain, height = self.chain, self.chain.height + 1
         timestamp_ms = GENESIS_TIME_MS + height * BLOCK_SPACING_MS + 250
         env = self.env(timestamp_ms)
@@ -350,19 +370,28 @@ class Run:
         assert intended == block.intents, [o.error for o in outcomes]
 
         offered: list[Transaction] = []
-        for tx, outcome in zip(block.txs, outcomes, strict=True):
+        signed: dict[int, Transaction] = {}
+        splitters = 0
+        for index, (tx, outcome) in enumerate(zip(block.txs, outcomes, strict=True)):
+            if split_every and index % split_every == 0 and index:
+                offered.append(splitter(index, self.genesis.base_fee_per_gas))
+                splitters += 1
             try:
-                offered.append(sign(tx))
+                signed[index] = sign(tx)
             except InvalidTransaction:  # e.g. tip above fee cap: no node decodes it
                 assert not outcome.valid
-        proposed = chain.build_block(offered, timestamp_ms, VALIDATOR)
+                continue
+            offered.append(signed[index])
+        engine = mock.patch.object(execution_block, "run_block", wraps=execution_block.run_block)
+        with engine as engine_calls:
+            proposed = chain.build_block(offered, timestamp_ms, VALIDATOR)
+        assert engine_calls.call_count >= 1 + splitters  # each splitter ended an engine run
         header = proposed.block.header
         assert (header.height, header.timestamp_ms, header.proposer) == (
             height, timestamp_ms, VALIDATOR)
 
         valid = [o for o in outcomes if o.valid]
-        valid_hashes = [sign(tx).hash for tx, o in zip(block.txs, outcomes, strict=True)
-                        if o.valid]
+        valid_hashes = [signed[index].hash for index, o in enumerate(outcomes) if o.valid]
         assert [tx.hash for tx in proposed.block.transactions] == valid_hashes
         assert {tx.hash for tx, _ in proposed.rejected} == (
             {tx.hash for tx in offered} - set(valid_hashes))
@@ -425,6 +454,7 @@ def genesis_world(chain: Chain, alloc: Alloc) -> Alloc:
 
 @contextmanager
 def open_run(directory: Path, alloc: Alloc, *, gas_limit: int, base_fee: int) -> Iterator[Run]:
+    """A chain and a replica in ``directory`` from one genesis; on exit, reopen the chain."""
     genesis = make_genesis(alloc, gas_limit=gas_limit, base_fee=base_fee)
     chain = Chain.open(directory / "chain", genesis, map_size=MAP_SIZE_BYTES)
     replica = Chain.open(directory / "replica", genesis, map_size=MAP_SIZE_BYTES)
@@ -432,13 +462,31 @@ def open_run(directory: Path, alloc: Alloc, *, gas_limit: int, base_fee: int) ->
         run = Run(chain, replica, genesis_world(chain, alloc), genesis)
         run.check_state()  # genesis itself
         yield run
-        chain.close()
-        reopened = Chain.open(directory / "chain", genesis, map_size=MAP_SIZE_BYTES)
-        assert reopened.head_hash == run.replica.head_hash  # consistency check passes
-        reopened.close()
+        head_hash = chain.head_hash
     finally:
         chain.close()
         replica.close()
+    reopened = Chain.open(directory / "chain", genesis, map_size=MAP_SIZE_BYTES)
+    assert reopened.head_hash == head_hash  # and its consistency check on opening passed
+    reopened.close()
+
+
+SYSTEM_ADDRESS = next(iter(default_system_contracts())).address
+STALE_NONCE = 2**40
+
+
+def splitter(index: int, base_fee: int) -> Transaction:
+    """A transaction to a system contract that the chain must refuse (its nonce is far ahead).
+
+    It changes nothing, so the oracle never sees it, but ``execute_transactions`` runs
+    system transactions in Python between engine calls: each splitter ends one engine
+    run, and the next run reads the block's earlier writes through the overlay.
+    """
+    unsigned = UnsignedTransaction(
+        tx_type=2, chain_id=CHAIN_ID, nonce=STALE_NONCE + index, max_priority_fee_per_gas=2,
+        max_fee_per_gas=base_fee + 3, gas_limit=60_000, to=Address(SYSTEM_ADDRESS), value=0,
+    )
+    return sign_transaction(unsigned, KEY_OF[ALICE], SUITE)
 
 
 def fees(base_fee: int) -> dict[str, int]:
@@ -461,29 +509,34 @@ def follow_up(world: Alloc, base_fee: int) -> tuple[Block, bytes]:
     return b, probe
 
 
-def check_block_info(run: Run, block: Block, outcomes: list[OracleOutcome], probe: bytes,
-                     world_probe: PostAccount) -> None:
-    """The EVM saw the environment the brief prescribes, read from the committed header."""
-    head, parent = run.chain.head, run.chain.block_at(run.chain.height - 1)
+def check_block_info(run: Run, block: Block, outcomes: list[OracleOutcome],
+                     recorded: PostAccount) -> None:
+    """The EVM saw the environment the brief prescribes, taken from the committed header.
+
+    ``recorded`` is the Probe after its ``recordBlock`` in this block.
+    """
+    head = run.chain.head
+    parent_hash = run.chain.block_hash_at(head.height - 1)
     info = PROBE.decode_output("blockInfo", outcomes[block.marks["blockInfo"]].output)
-    parent_hash = run.chain.block_hash_at(run.chain.height - 1)
-    assert parent.header.height == head.height - 1
     assert info == (head.height, head.timestamp_ms // 1000, CHAIN_ID, VALIDATOR, parent_hash,
                     head.base_fee_per_gas, int.from_bytes(head.parent_hash, "big"),
                     head.gas_limit)
-    assert world_probe.storage[probe_slot(0xB4)] == int.from_bytes(parent_hash, "big")
+    assert recorded.storage[probe_slot(0xB4)] == int.from_bytes(parent_hash, "big")
 
 
+@pytest.mark.parametrize("split_every", [0, 3], ids=["one_engine_run", "split_runs"])
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_chain_commits_what_the_oracle_computes(name: str, tmp_path: Path) -> None:
+def test_chain_commits_what_the_oracle_computes(
+    name: str, split_every: int, tmp_path: Path
+) -> None:
     scenario = signable(SCENARIOS[name]())
     env = scenario.env
     with open_run(tmp_path, scenario.alloc, gas_limit=env.gas_limit,
                   base_fee=env.base_fee) as run:
-        run.step(scenario)
+        run.step(scenario, split_every)
         block, probe = follow_up(run.world, env.base_fee)
-        outcomes, post = run.step(block)
-        check_block_info(run, block, outcomes, probe, post[probe])
+        outcomes, post = run.step(block, split_every)
+        check_block_info(run, block, outcomes, post[probe])
 
 
 # ---- a lifecycle over three blocks ----------------------------------------------
@@ -494,6 +547,7 @@ def lifecycle_alloc() -> Alloc:
         (FACTORY, (0, 1, FACTORY_CODE, {})),
         (GHOST, (0, 0, b"", {1: 7, 2: 8})),
         (HOLLOW, (0, 0, b"", {})),
+        (HAUNTED, (0, 0, b"", {0: 55, 9: 99})),
     )
 
 
@@ -518,9 +572,15 @@ def lifecycle_block_1(world: Alloc, base_fee: int) -> tuple[Block, bytes]:
 
 
 def lifecycle_block_2(world: Alloc, base_fee: int, probe: bytes) -> Block:
-    """Clear a slot set in the previous block, destroy later, CREATE2 collision, EIP-161."""
+    """Clear a slot set in the previous block, destroy later, CREATE2 collision, EIP-161.
+
+    HAUNTED is removed (EIP-161) with its storage, then created by CREATE2 in the same
+    block: its constructor's SSTORE to slot 0 costs what it costs on a zero slot only if
+    the removal's storage wipe is visible to later transactions.
+    """
     fee = fees(base_fee)
     b = Block(None, world)
+    b.send(ALICE, HAUNTED, gas=21_000, **fee)  # touched and empty: removed with its storage
     b.send(BOB, probe, PROBE.call_data("clear", 1), **fee)  # set in block 1, cleared now
     b.send(BOB, probe, PROBE.call_data("set", 2, 23), **fee)
     b.send(CAROL, child_of(SALT_A), **fee)  # destroyed later: only its balance moves
@@ -529,6 +589,7 @@ def lifecycle_block_2(world: Alloc, base_fee: int, probe: bytes) -> Block:
     b.send(ALICE, HOLLOW, gas=21_000, **fee)
     b.send(ALICE, probe, PROBE.call_data("spawnAndDestroy", 3), value=10, **fee)
     b.send(ALICE, probe, PROBE.call_data("recordBlock"), **fee)
+    b.send(BOB, FACTORY, factory_call(SALT_C, False), value=6, **fee)  # HAUNTED, created afresh
     return b
 
 
@@ -541,6 +602,7 @@ def lifecycle_block_3(world: Alloc, base_fee: int, probe: bytes) -> Block:
     b.send(ALICE, probe, PROBE.call_data("destroy"), **fee)
     b.send(BOB, probe, PROBE.call_data("set", 4, 44), **fee)  # still runs after SELFDESTRUCT
     b.send(ALICE, probe, PROBE.call_data("blockInfo"), mark="blockInfo", **fee)
+    b.send(ALICE, probe, PROBE.call_data("recordBlock"), **fee)  # BLOCKHASH of block 2
     b.send(BOB, None, PROBE.deploy_data(True), value=1, gas=3_000_000, **fee)  # dies at birth
     token = b.next_create_address(BOB)
     b.send(BOB, None, TOKEN.deploy_data("Lifecycle", "LC", 1_000), gas=1_500_000, **fee)
@@ -549,27 +611,29 @@ def lifecycle_block_3(world: Alloc, base_fee: int, probe: bytes) -> Block:
     return b
 
 
+@pytest.mark.parametrize("split_every", [0, 1, 2], ids=["one_run", "split_1", "split_2"])
 @pytest.mark.parametrize("base_fee", [0, 7])
-def test_lifecycle_across_blocks(base_fee: int, tmp_path: Path) -> None:
+def test_lifecycle_across_blocks(base_fee: int, split_every: int, tmp_path: Path) -> None:
     with open_run(tmp_path, lifecycle_alloc(), gas_limit=30_000_000, base_fee=base_fee) as run:
         block, probe = lifecycle_block_1(run.world, base_fee)
-        outcomes, post = run.step(block)
+        outcomes, post = run.step(block, split_every)
         x = child_of(SALT_A)
         assert post[x] == PostAccount(7, 1, CHILD_RUNTIME, {0: 7, 7: 1}), post[x]
         slots = post[probe].storage
         assert (slots[probe_slot(1)], slots[probe_slot(2)], slots[0]) == (11, 22, 3)
         assert probe_slot(3) not in slots  # set then cleared within the block
 
-        outcomes, post = run.step(lifecycle_block_2(run.world, base_fee, probe))
+        outcomes, post = run.step(lifecycle_block_2(run.world, base_fee, probe), split_every)
         assert post[GHOST] == EMPTY_ACCOUNT and post[HOLLOW] == EMPTY_ACCOUNT
+        assert post[HAUNTED] == PostAccount(6, 1, CHILD_RUNTIME, {0: 6, 6: 1})
         assert post[x] == PostAccount(0, 1, CHILD_RUNTIME, {0: 7, 7: 1})
-        assert outcomes[3].logs[0].data == bytes(32)  # the colliding CREATE2 returned 0
+        assert outcomes[4].logs[0].data == bytes(32)  # the colliding CREATE2 returned 0
 
         block = lifecycle_block_3(run.world, base_fee, probe)
-        outcomes, post = run.step(block)
+        outcomes, post = run.step(block, split_every)
         assert post[child_of(SALT_B)] == PostAccount(2, 0, b"", {})
         assert post[probe].code == PROBE.deployed_bytecode and post[probe].balance == 0
-        check_block_info(run, block, outcomes, probe, as_post(run.world[probe]))
+        check_block_info(run, block, outcomes, post[probe])
         if base_fee:
             assert run.world[VALIDATOR][0] > 0  # tips reached the proposer
 
@@ -577,17 +641,48 @@ def test_lifecycle_across_blocks(base_fee: int, tmp_path: Path) -> None:
 # ---- random blocks ----------------------------------------------------------------
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     operations=st.lists(operation_st, min_size=1, max_size=10),
     gas_cut=st.lists(st.booleans(), max_size=10),
+    split_every=st.sampled_from([0, 1, 4]),
 )
 def test_chain_commits_random_blocks(
-    operations: list[tuple[str, bytes, Any, Any]], gas_cut: list[bool]
+    operations: list[tuple[str, bytes, Any, Any]], gas_cut: list[bool], split_every: int
 ) -> None:
     block = random_block(operations, gas_cut + [False] * len(operations))
     with tempfile.TemporaryDirectory() as directory, open_run(
         Path(directory), block.alloc, gas_limit=block.env.gas_limit, base_fee=block.env.base_fee
     ) as run:
-        run.step(block)
+        run.step(block, split_every)
 
+
+# ---- a contract created over genesis storage must not inherit it --------------------
+
+
+def test_a_created_contract_never_inherits_storage(tmp_path: Path) -> None:
+    """CREATE2 into HAUNTED while it still has its genesis storage.
+
+    Acceptable outcomes: the creation wipes the old storage (py-evm 0.12, the Cancun
+    ``process_create_message``), the creation collides (EIP-7610: storage counts as an
+    occupied address), or genesis refuses storage on an account without code or nonce.
+    Keeping slot 9 under the new code is none of them.
+    """
+    alloc = funded((FACTORY, (0, 1, FACTORY_CODE, {})), (HAUNTED, (0, 0, b"", {0: 55, 9: 99})))
+    try:
+        with open_run(tmp_path, alloc, gas_limit=30_000_000, base_fee=0) as run:
+            b = Block(None, run.world)
+            b.send(ALICE, FACTORY, factory_call(SALT_C, False), value=4)
+            timestamp_ms = GENESIS_TIME_MS + BLOCK_SPACING_MS
+            _, oracle_post = run_block_pyevm(
+                run.env(timestamp_ms), b.txs, run.world,
+                block_hash=lambda n: run.chain.block_hash_at(n))
+            proposed = run.chain.build_block([sign(tx) for tx in b.txs], timestamp_ms, VALIDATOR)
+            run.chain.commit(proposed)
+            found = committed_state(run.chain).get(HAUNTED)
+    except GenesisError:
+        return  # refusing such an allocation also fixes it
+    wiped = oracle_post[HAUNTED]
+    assert wiped == PostAccount(4, 1, CHILD_RUNTIME, {0: 4, 4: 1})
+    collided = PostAccount(0, 0, b"", {0: 55, 9: 99})
+    assert found in (wiped, collided), found

@@ -352,7 +352,7 @@ def test_deploy_returns_address_code_and_code_hash() -> None:
         1,
         keccak(STORE_AND_ECHO),
         STORE_AND_ECHO,
-        False,  # EIP-161: nonce starts at 1
+        True,  # a creation wipes whatever storage the address had, then writes the account
     )
     assert account_row(out, ALICE)[2] == 6
 

@@ -51,6 +51,26 @@ def test_receipt_round_trip(receipt: Receipt) -> None:
     assert decode_receipt(encode_receipt(receipt)) == receipt
 
 
+@given(receipts)
+def test_receipt_encoding_is_cached_without_changing_equality(receipt: Receipt) -> None:
+    twin = Receipt(
+        receipt.tx_type, receipt.status, receipt.cumulative_gas_used, receipt.gas_used,
+        receipt.logs, receipt.contract_address, receipt.output,
+    )  # fmt: skip
+    first = encode_receipt(receipt)
+    assert encode_receipt(receipt) is first  # the second call reuses the first encoding
+    assert receipt == twin and hash(receipt) == hash(twin)
+    assert encode_receipt(twin) == first
+    assert first == pyrlp.encode(
+        [
+            rlp.encode_uint(receipt.tx_type), rlp.encode_uint(receipt.status),
+            rlp.encode_uint(receipt.cumulative_gas_used), rlp.encode_uint(receipt.gas_used),
+            [[log.address, list(log.topics), log.data] for log in receipt.logs],
+            receipt.contract_address or b"", receipt.output,
+        ]
+    )  # fmt: skip
+
+
 def test_receipt_layout() -> None:
     encoded = encode_receipt(RECEIPT)
     assert rlp.decode(encoded) == [

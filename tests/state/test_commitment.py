@@ -128,3 +128,74 @@ def test_account_encoding_round_trips() -> None:
     from baychain.state.account import encode_account
 
     assert decode_account(encode_account(account)) == account
+
+
+store_ops = st.lists(
+    st.tuples(
+        st.sampled_from([b"storage", b"code"]),
+        st.sampled_from([b"k1", b"k2", b"k3"]),
+        st.none() | st.sampled_from([b"v1", b"v2"]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(store_ops)
+def test_apply_ops_equals_applying_each_operation_in_order(
+    ops: list[tuple[bytes, bytes, bytes | None]],
+) -> None:
+    expected: dict[tuple[bytes, bytes], bytes] = {}
+    for table, key, value in ops:
+        if value is None:
+            expected.pop((table, key), None)
+        else:
+            expected[(table, key)] = value
+    with tempfile.TemporaryDirectory() as directory:
+        store = Store(Path(directory), map_size=2**24)
+        with store.write() as writer:
+            apply_ops(writer, tuple(ops))
+        with store.read() as reader:
+            stored = {
+                (table, key): value
+                for table in (b"storage", b"code")
+                for key, value in reader.prefix(table, b"")
+            }
+        store.close()
+    assert stored == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(blocks)
+def test_known_vectors_only_save_work(
+    history: list[tuple[list, list, list]],  # type: ignore[type-arg]
+) -> None:
+    """Plans fed the previous (or an older) update's vectors equal plans made without."""
+    with tempfile.TemporaryDirectory() as directory:
+        store = Store(Path(directory), map_size=2**24)
+        total = 0
+        older: dict[bytes, tuple[bytes, int]] = {}
+        previous: dict[bytes, tuple[bytes, int]] = {}
+        for accounts, slots, destroyed in history:
+            writes = WriteSet()
+            for address in destroyed:
+                writes.destroy_account(address)
+            for address, account in accounts:
+                if account is None:
+                    writes.destroy_account(address)
+                else:
+                    writes.set_account(address, account)
+            for address, slot, value in slots:
+                writes.set_storage(address, slot, value)
+            with store.read() as reader:
+                plain = plan_state_update(reader, total, writes)
+                for known in (previous, older, {**older, **previous}):
+                    planned = plan_state_update(reader, total, writes, known)
+                    assert (planned.lthash, planned.ops) == (plain.lthash, plain.ops)
+            for key, (value, vector) in plain.written.items():
+                assert vector == lthash.element(key, value)
+            with store.write() as writer:
+                apply_ops(writer, plain.ops)
+            total = plain.lthash
+            older, previous = previous, dict(plain.written)
+        store.close()

@@ -44,9 +44,11 @@ __all__ = [
     "decode_bytes",
     "decode_fixed",
     "decode_list",
+    "decode_list_with_offsets",
     "decode_uint",
     "encode",
     "encode_uint",
+    "wrap_list",
 ]
 
 Item: TypeAlias = "bytes | list[Item]"
@@ -65,12 +67,16 @@ _SHORT_LIST = 0xC0
 _LONG_LIST = 0xF7
 
 
-def _prefix(length: int, short_base: int) -> bytes:
-    """Return the length prefix of a payload of ``length`` bytes."""
-    if length < 56:
-        return bytes((short_base + length,))
+_SHORT_STRING_PREFIXES = tuple(bytes((_SHORT_STRING + n,)) for n in range(56))
+_SHORT_LIST_PREFIXES = tuple(bytes((_SHORT_LIST + n,)) for n in range(56))
+
+
+def _long_prefix(length: int, long_base: int) -> bytes:
+    """Return the long-form prefix of a 56+ byte payload: ``long_base + len(len)``, the length."""
+    if length < 256:  # the common case: a one-byte length
+        return bytes((long_base + 1, length))
     size = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes((short_base + 55 + len(size),)) + size
+    return bytes((long_base + len(size),)) + size
 
 
 def encode(item: Encodable) -> bytes:
@@ -80,13 +86,27 @@ def encode(item: Encodable) -> bytes:
     explicit at the call site.
     """
     if isinstance(item, bytes):
-        if len(item) == 1 and item[0] < _SHORT_STRING:
-            return item
-        return _prefix(len(item), _SHORT_STRING) + item
-    if isinstance(item, list | tuple):
-        payload = b"".join([encode(child) for child in item])
-        return _prefix(len(payload), _SHORT_LIST) + payload
+        length = len(item)
+        if length < 56:
+            if length == 1 and item[0] < _SHORT_STRING:
+                return item
+            return _SHORT_STRING_PREFIXES[length] + item
+        return _long_prefix(length, _LONG_STRING) + item
+    if isinstance(item, (list, tuple)):
+        return wrap_list(b"".join([encode(child) for child in item]))
     raise TypeError(f"RLP encodes bytes and lists of them, not {type(item).__name__}")
+
+
+def wrap_list(payload: bytes) -> bytes:
+    """Return the encoding of the list whose items' concatenated encodings are ``payload``.
+
+    ``wrap_list(b"".join(encode(x) for x in items)) == encode(items)``. With
+    :func:`decode_list_with_offsets` it re-encodes part of a decoded list by slicing.
+    """
+    length = len(payload)
+    if length < 56:
+        return _SHORT_LIST_PREFIXES[length] + payload
+    return _long_prefix(length, _LONG_LIST) + payload
 
 
 def encode_uint(value: int) -> bytes:
@@ -102,10 +122,40 @@ def decode(data: bytes) -> Item:
         data = bytes(data)
     item, end = _decode_item(data, 0, len(data), 0)
     if end != len(data):
-        raise DecodingError(
-            f"RLP: {len(data) - end} trailing byte(s) after the item ending at offset {end}"
-        )
+        raise _trailing(data, end)
     return item
+
+
+def decode_list_with_offsets(
+    data: bytes, length: int | None = None, *, name: str = "list"
+) -> tuple[list[Item], list[int]]:
+    """Decode a canonical RLP list spanning ``data``; return its items and their offsets.
+
+    The items, and every error raised, are those of ``decode_list(decode(data), length,
+    name=name)``. ``offsets`` has one entry more than there are items: ``offsets[i]`` is
+    where the encoding of item ``i`` starts in ``data`` and ``offsets[-1]`` is the end, so
+    ``wrap_list(data[offsets[i]:offsets[j]]) == encode(items[i:j])`` (the encoding being
+    canonical). Signature checks use it to rebuild a signing payload without re-encoding.
+    """
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    if not data or data[0] < _SHORT_LIST:
+        # Not a list: the composition raises exactly what it would for this input.
+        return decode_list(decode(data), length, name=name), []
+    start, end = _list_bounds(data, 0, len(data))
+    offsets: list[int] = []
+    items = _decode_items(data, start, end, 1, offsets)
+    offsets.append(end)
+    if end != len(data):
+        raise _trailing(data, end)
+    return decode_list(items, length, name=name), offsets
+
+
+def _trailing(data: bytes, end: int) -> DecodingError:
+    """The error for bytes left over after a complete top-level item ending at ``end``."""
+    return DecodingError(
+        f"RLP: {len(data) - end} trailing byte(s) after the item ending at offset {end}"
+    )
 
 
 def _overrun(pos: int, end: int, limit: int, total: int) -> DecodingError:
@@ -162,6 +212,15 @@ def _decode_item(data: bytes, pos: int, limit: int, depth: int) -> tuple[Item, i
         if end > limit:
             raise _overrun(pos, end, limit, len(data))
         return data[start:end], end
+    start, end = _list_bounds(data, pos, limit)
+    if depth >= MAX_DEPTH:
+        raise DecodingError(f"RLP: lists nested deeper than {MAX_DEPTH} levels at offset {pos}")
+    return _decode_items(data, start, end, depth + 1, None), end
+
+
+def _list_bounds(data: bytes, pos: int, limit: int) -> tuple[int, int]:
+    """Return (payload start, end) of the list whose prefix is at ``pos``, ending by ``limit``."""
+    first = data[pos]
     if first <= _LONG_LIST:
         start = pos + 1
         end = start + first - _SHORT_LIST
@@ -171,15 +230,38 @@ def _decode_item(data: bytes, pos: int, limit: int, depth: int) -> tuple[Item, i
         end = start + _long_length(data, pos, size_len, limit)
     if end > limit:
         raise _overrun(pos, end, limit, len(data))
-    if depth >= MAX_DEPTH:
-        raise DecodingError(f"RLP: lists nested deeper than {MAX_DEPTH} levels at offset {pos}")
+    return start, end
+
+
+def _decode_items(
+    data: bytes, start: int, end: int, depth: int, offsets: list[int] | None
+) -> list[Item]:
+    """Decode the items of the list payload ``data[start:end]``, each at nesting ``depth``.
+
+    When ``offsets`` is a list, append to it the offset at which each item starts.
+    """
     items: list[Item] = []
     append = items.append
     cursor = start
     while cursor < end:
-        child, cursor = _decode_item(data, cursor, end, depth + 1)
+        if offsets is not None:
+            offsets.append(cursor)
+        first = data[cursor]
+        # Inline the commonest valid items (a single byte, a short string) to save a call;
+        # anything else, every malformed case included, goes through _decode_item.
+        if first < _SHORT_STRING:
+            append(data[cursor : cursor + 1])
+            cursor += 1
+            continue
+        if first <= _LONG_STRING:
+            stop = cursor + 1 + first - _SHORT_STRING
+            if stop <= end and (first != _SHORT_STRING + 1 or data[cursor + 1] >= _SHORT_STRING):
+                append(data[cursor + 1 : stop])
+                cursor = stop
+                continue
+        child, cursor = _decode_item(data, cursor, end, depth)
         append(child)
-    return items, end
+    return items
 
 
 def decode_list(item: Item, length: int | None = None, *, name: str = "list") -> list[Item]:

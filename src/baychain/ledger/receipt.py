@@ -10,7 +10,7 @@ deterministically.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from baychain.codec import rlp
 from baychain.errors import DecodingError
@@ -47,6 +47,10 @@ class Receipt:
     """The created contract's address for a successful creation, else None."""
     output: bytes
     """Return data on success, revert data on failure; kept for RPC and debugging."""
+    _encoding: list[bytes] = field(
+        default_factory=list, init=False, repr=False, compare=False, hash=False
+    )
+    """The encoding once :func:`encode_receipt` has made it (receipts are immutable)."""
 
     @property
     def succeeded(self) -> bool:
@@ -55,7 +59,17 @@ class Receipt:
 
 
 def encode_receipt(receipt: Receipt) -> bytes:
-    """Return the canonical encoding of ``receipt``."""
+    """Return the canonical encoding of ``receipt``, computed once per receipt.
+
+    A block's receipts are encoded for its receipts root and again for the store.
+    """
+    cached = receipt._encoding
+    if not cached:
+        cached.append(_encode(receipt))
+    return cached[0]
+
+
+def _encode(receipt: Receipt) -> bytes:
     uint = rlp.encode_uint
     return rlp.encode(
         [

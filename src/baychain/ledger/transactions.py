@@ -245,7 +245,10 @@ def _decode_typed(raw: bytes, tx_type: int, suite: CryptoSuite, chain_id: int) -
     """Decode a type 1, 2 or 0x53 envelope; ``raw[0]`` is the type."""
     # Types 1 and 0x53 have 11 fields; type 2 has a separate tip and fee cap.
     count = 12 if tx_type == DYNAMIC_FEE_TX_TYPE else 11
-    fields = rlp.decode_list(rlp.decode(raw[1:]), count, name=f"type 0x{tx_type:02x} transaction")
+    body = raw[1:]
+    fields, offsets = rlp.decode_list_with_offsets(
+        body, count, name=f"type 0x{tx_type:02x} transaction"
+    )
     tx_chain_id = rlp.decode_uint(fields[0], name="chain_id")
     nonce = rlp.decode_uint(fields[1], name="nonce", max_bytes=8)
     # Type 1 has one gas price where the others have tip and fee cap.
@@ -268,8 +271,10 @@ def _decode_typed(raw: bytes, tx_type: int, suite: CryptoSuite, chain_id: int) -
     if tx_chain_id != chain_id:
         raise WrongChainId(chain_id, tx_chain_id)
     _common_checks(nonce, tip, fee_cap)
+    # The signed fields lead the list, and canonical decoding guarantees that re-encoding
+    # them gives back their bytes: the signing payload is a slice of the envelope.
     if tx_type == SM2_TX_TYPE:
-        message = raw[:1] + rlp.encode(fields[:10])
+        message = raw[:1] + rlp.wrap_list(body[offsets[0] : offsets[10]])
         try:
             sender = suite.signer_address(message, signature, public_key)
         except (InvalidSignature, InvalidKey) as exc:
@@ -277,7 +282,8 @@ def _decode_typed(raw: bytes, tx_type: int, suite: CryptoSuite, chain_id: int) -
     else:
         if v > 1:
             raise InvalidTransactionSignature(f"y_parity must be 0 or 1, got {v}")
-        public_key = _recover(suite, raw[:1] + rlp.encode(fields[:-3]), r, s, v)
+        payload = raw[:1] + rlp.wrap_list(body[offsets[0] : offsets[count - 3]])
+        public_key = _recover(suite, payload, r, s, v)
         sender = suite.address(public_key)
     return Transaction(
         tx_type=tx_type,

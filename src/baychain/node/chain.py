@@ -40,7 +40,7 @@ from baychain.node.genesis import Genesis
 from baychain.primitives import ZERO_ADDRESS, ZERO_HASH, Address, Hash32, Height
 from baychain.state import chain_store
 from baychain.state.account import Account
-from baychain.state.commitment import StateUpdate, plan_state_update, state_root
+from baychain.state.commitment import EntryVectors, StateUpdate, plan_state_update, state_root
 from baychain.state.store import Store
 from baychain.state.view import StateView
 from baychain.state.writeset import WriteSet
@@ -111,6 +111,8 @@ class Chain:
         self._head: Header
         self._head_hash: Hash32
         self._lthash: int
+        # lane vectors of the entries the last committed block wrote (saves LtHash work)
+        self._written: EntryVectors = {}
         with store.read() as reader:
             head = chain_store.read_head(reader)
         if head is None:
@@ -176,7 +178,7 @@ class Chain:
         context = self.context_for(timestamp_ms, proposer)
         with self.store.read() as reader:
             result = execute_transactions(StateView(reader), context, txs)
-            update = plan_state_update(reader, self._lthash, result.writes)
+            update = plan_state_update(reader, self._lthash, result.writes, self._written)
         return self._seal(context, result, update)
 
     def execute_block(self, block: Block) -> ProposedBlock:
@@ -192,7 +194,7 @@ class Chain:
         with self.store.read() as reader:
             result = execute_transactions(StateView(reader), context, block.transactions)
             require_all_valid(result)
-            update = plan_state_update(reader, self._lthash, result.writes)
+            update = plan_state_update(reader, self._lthash, result.writes, self._written)
         proposed = self._seal(context, result, update, certificate=block.certificate)
         if proposed.block.header != header:
             raise InvalidBlock(
@@ -244,6 +246,7 @@ class Chain:
         self._head = header
         self._head_hash = proposed.block_hash
         self._lthash = proposed.update.lthash
+        self._written = proposed.update.written
 
     def _commit_genesis(self) -> None:
         genesis = self.genesis

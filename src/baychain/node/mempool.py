@@ -187,11 +187,20 @@ class Mempool:
         UnsupportedTransactionType; InvalidTransaction for the EIP-2681 and EIP-1559
         range rules), then the errors of :meth:`add`.
         """
+        return self._admit(self.decode_raw(raw), accounts)
+
+    def decode_raw(self, raw: bytes) -> Transaction:
+        """The stateless first half of :meth:`add_raw`: size, decoding and signature checks.
+
+        Raises what :meth:`add_raw` raises before it looks at the pool or the state;
+        ``add_raw(raw, accounts)`` is ``add(decode_raw(raw), accounts)``. It reads no
+        pool state, so several threads may call it at once (the node checks the
+        signatures of a batch in parallel this way).
+        """
         # the size bound comes first so that oversized input costs no decoding
         if len(raw) > self._config.max_tx_bytes:
             raise TransactionTooLarge(len(raw), self._config.max_tx_bytes)
-        tx = decode_transaction(raw, self._suite, self._chain_id)
-        return self._admit(tx, accounts)
+        return decode_transaction(raw, self._suite, self._chain_id)
 
     def add(self, tx: Transaction, accounts: AccountReader) -> Transaction:
         """Admit an already decoded transaction (for example one a peer relayed); return it.

@@ -7,14 +7,19 @@ policy says a block is due.
 
 Every transaction is decoded and its signature checked once, on entry to the
 pool; blocks carry the decoded transactions, so the sender recovered there is
-reused by execution.
+reused by execution. :meth:`Node.submit_transactions` takes a batch and checks
+its signatures on several threads (``node/mempool_intake.py``) before the pool
+admits the transactions in order.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from baychain.crypto.suite import CryptoSuite
+from baychain.errors import InvalidTransaction, TransactionRejected
 from baychain.ledger.block import Block
 from baychain.ledger.receipt import Receipt
 from baychain.ledger.transactions import Transaction
@@ -22,6 +27,7 @@ from baychain.node.chain import Chain, ProposedBlock
 from baychain.node.genesis import Genesis
 from baychain.node.mempool import Mempool
 from baychain.node.mempool_config import MempoolConfig
+from baychain.node.mempool_intake import ParallelIntake
 from baychain.primitives import Address, Hash32
 from baychain.state.account import Account
 
@@ -61,7 +67,9 @@ class Node:
         validator_address: Address,
         *,
         max_block_txs: int = 10_000,
+        verify_threads: int | None = None,
     ) -> None:
+        """``verify_threads``: threads that check a batch's signatures (default: one per CPU)."""
         self.chain = chain
         self.genesis: Genesis = chain.genesis
         self.suite: CryptoSuite = chain.suite
@@ -74,6 +82,11 @@ class Node:
             block_gas_limit=self.genesis.block_gas_limit,
             base_fee=self.genesis.base_fee_per_gas,
         )
+        self.intake = ParallelIntake(self.mempool.decode_raw, verify_threads or os.cpu_count() or 1)
+
+    def close(self) -> None:
+        """Stop the signature-checking threads (the chain is closed by its owner)."""
+        self.intake.close()
 
     # -- writing ---------------------------------------------------------------
 
@@ -85,6 +98,28 @@ class Node:
         """
         with self.chain.state() as view:
             return self.mempool.add_raw(raw, view)
+
+    def submit_transactions(
+        self, raws: Sequence[bytes]
+    ) -> list[Transaction | InvalidTransaction | TransactionRejected]:
+        """Validate a batch of raw signed transactions and add them to the pool, in order.
+
+        Returns, for each one, what :meth:`submit_transaction` would have returned
+        or raised for it had they been submitted one by one: the pooled transaction
+        or the InvalidTransaction / TransactionRejected refusing it. Signatures are
+        checked on ``verify_threads`` threads; the pool admits in order.
+        """
+        outcomes: list[Transaction | InvalidTransaction | TransactionRejected] = []
+        with self.chain.state() as view:
+            for checked in self.intake.check_all(raws):
+                if isinstance(checked, Transaction):
+                    try:
+                        checked = self.mempool.add(checked, view)
+                    except (InvalidTransaction, TransactionRejected) as refusal:
+                        outcomes.append(refusal)
+                        continue
+                outcomes.append(checked)
+        return outcomes
 
     def seal_block(self, timestamp_ms: int) -> ProposedBlock:
         """Build the next block from the pool, commit it and drop its transactions from the pool."""

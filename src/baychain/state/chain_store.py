@@ -44,13 +44,17 @@ def commit_block(
     writer.put(b"canonical", key, block_hash)
     writer.put(b"block_hashes", block_hash, key)
     writer.put(b"receipts", key, rlp.encode([encode_receipt(r) for r in receipts]))
-    for index, tx in enumerate(block.transactions):
-        writer.put(b"transactions", tx.hash, key + index.to_bytes(4, "big"))
-    for receipt in receipts:
-        for log in receipt.logs:
-            writer.put(b"logs_address", log.address + key, b"")
-            for topic in log.topics:
-                writer.put(b"logs_topic", topic + key, b"")
+    writer.put_many(
+        b"transactions",
+        [(tx.hash, key + index.to_bytes(4, "big")) for index, tx in enumerate(block.transactions)],
+    )
+    # The log indexes say which blocks have a log from an address or with a topic: one
+    # row per distinct (address or topic, height), however many logs share it.
+    logs = [log for receipt in receipts for log in receipt.logs]
+    addresses = {log.address for log in logs}
+    topics = {topic for log in logs for topic in log.topics}
+    writer.put_many(b"logs_address", [(address + key, b"") for address in sorted(addresses)])
+    writer.put_many(b"logs_topic", [(topic + key, b"") for topic in sorted(topics)])
     apply_ops(writer, update.ops)
     writer.put(b"meta", LTHASH_KEY, lthash.to_bytes(update.lthash))
     writer.put(b"meta", HEAD_KEY, key + block_hash)

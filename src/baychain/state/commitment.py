@@ -6,6 +6,13 @@ store operations to apply. It touches only what the block changed, plus the
 storage of accounts that self-destructed, so its cost is proportional to the
 block, not to the size of the state.
 
+Expanding an entry to its lane vector (:func:`lthash.element`, a 2 KiB SHAKE-128
+output) is the costly step. The vectors of the entries a block writes are kept
+in its :class:`StateUpdate`; passed to the next block's plan as ``known``, they
+spare recomputing the vector of every value that block overwrites again (a busy
+account's nonce, a token's hot balances). A vector is reused only for the same
+key and the same value bytes, so the result never depends on what ``known`` holds.
+
 Committed entries (keys are fixed width, so no two entries share a preimage):
 
 - account ``b"a" || address`` -> ``encode_account(account)``
@@ -15,7 +22,8 @@ Committed entries (keys are fixed width, so no two entries share a preimage):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from baychain.crypto.suite import CryptoSuite
 from baychain.primitives import Address, Hash32
@@ -31,6 +39,10 @@ STORAGE_PREFIX = b"s"
 StoreOp = tuple[bytes, bytes, bytes | None]
 """(table, key, value) to put, or (table, key, None) to delete."""
 
+EntryVectors = Mapping[bytes, tuple[bytes, int]]
+"""Committed entry key (``b"a" || address`` or ``b"s" || address || slot``) -> (value,
+its lane vector)."""
+
 
 @dataclass(frozen=True, slots=True)
 class StateUpdate:
@@ -38,6 +50,8 @@ class StateUpdate:
 
     lthash: int
     ops: tuple[StoreOp, ...]
+    written: EntryVectors = field(default_factory=dict)
+    """The lane vector of every entry the update writes (pass it to the next plan)."""
 
 
 def state_root(total: int, suite: CryptoSuite) -> Hash32:
@@ -55,66 +69,108 @@ def storage_element(address: bytes, slot_key: bytes, value: bytes) -> int:
     return lthash.element(STORAGE_PREFIX + address + slot_key, value)
 
 
-def plan_state_update(reader: Txn, total: int, writes: WriteSet) -> StateUpdate:
-    """Return the new LtHash and store operations that apply ``writes`` to ``reader``'s state."""
-    ops: list[StoreOp] = []
+def plan_state_update(
+    reader: Txn, total: int, writes: WriteSet, known: EntryVectors | None = None
+) -> StateUpdate:
+    """Return the new LtHash and store operations that apply ``writes`` to ``reader``'s state.
+
+    ``known`` may hold lane vectors of entries as they are in ``reader``'s state (the
+    previous update's :attr:`StateUpdate.written`); it only saves work.
+    """
+    plan = _Plan(known or {})
     for address in sorted(writes.cleared):
         for key, value in reader.prefix(b"storage", address):
-            total = lthash.subtract(total, storage_element(address, key[20:], value))
-            ops.append((b"storage", key, None))
+            plan.remove(STORAGE_PREFIX + key, value)
+            plan.ops.append((b"storage", key, None))
 
     for address in sorted(writes.accounts):
         account = writes.accounts[address]
         old = reader.get(b"accounts", address)
         if old is not None:
-            total = lthash.subtract(total, account_element(address, old))
+            plan.remove(ACCOUNT_PREFIX + address, old)
         if account is None:
             if old is not None:
-                ops.append((b"accounts", address, None))
+                plan.ops.append((b"accounts", address, None))
             continue
         encoded = encode_account(account)
-        total = lthash.add(total, account_element(address, encoded))
-        ops.append((b"accounts", address, encoded))
+        plan.add(ACCOUNT_PREFIX + address, encoded)
+        plan.ops.append((b"accounts", address, encoded))
 
     for address in sorted(writes.storage):
         was_cleared = address in writes.cleared
         slots = writes.storage[address]
         for slot in sorted(slots):
-            total = _update_slot(reader, total, ops, address, slot, slots[slot], was_cleared)
+            _update_slot(reader, plan, address, slot, slots[slot], was_cleared)
 
     for code_hash in sorted(writes.code):
-        ops.append((b"code", code_hash, writes.code[code_hash]))
-    return StateUpdate(lthash=total, ops=tuple(ops))
+        plan.ops.append((b"code", code_hash, writes.code[code_hash]))
+    # Lane-wise sums form a group, so (total + added) - removed is the same as applying
+    # every subtraction and addition in turn.
+    new_total = lthash.subtract(lthash.add(total, plan.added), plan.removed)
+    return StateUpdate(lthash=new_total, ops=tuple(plan.ops), written=plan.written)
+
+
+class _Plan:
+    """The operations and LtHash movements of one block, accumulated as they are planned."""
+
+    __slots__ = ("added", "known", "ops", "removed", "written")
+
+    def __init__(self, known: EntryVectors) -> None:
+        self.known = known
+        self.ops: list[StoreOp] = []
+        self.added = 0
+        """Lane-wise sum of the vectors of the entries written."""
+        self.removed = 0
+        """Lane-wise sum of the vectors of the entries overwritten or deleted."""
+        self.written: dict[bytes, tuple[bytes, int]] = {}
+
+    def remove(self, entry_key: bytes, value: bytes) -> None:
+        """Take the committed entry ``entry_key`` -> ``value`` out of the state."""
+        cached = self.known.get(entry_key)
+        if cached is not None and cached[0] == value:
+            vector = cached[1]
+        else:
+            vector = lthash.element(entry_key, value)
+        self.removed = lthash.add(self.removed, vector)
+
+    def add(self, entry_key: bytes, value: bytes) -> None:
+        """Put the entry ``entry_key`` -> ``value`` into the state."""
+        vector = lthash.element(entry_key, value)
+        self.written[entry_key] = (value, vector)
+        self.added = lthash.add(self.added, vector)
 
 
 def _update_slot(
-    reader: Txn,
-    total: int,
-    ops: list[StoreOp],
-    address: Address,
-    slot: int,
-    value: int,
-    was_cleared: bool,
-) -> int:
-    slot_key = slot.to_bytes(32, "big")
-    key = address + slot_key
+    reader: Txn, plan: _Plan, address: Address, slot: int, value: int, was_cleared: bool
+) -> None:
+    key = address + slot.to_bytes(32, "big")
     old = None if was_cleared else reader.get(b"storage", key)
     if old is not None:
-        total = lthash.subtract(total, storage_element(address, slot_key, old))
+        plan.remove(STORAGE_PREFIX + key, old)
     if value == 0:
         if old is not None:
-            ops.append((b"storage", key, None))
-        return total
+            plan.ops.append((b"storage", key, None))
+        return
     encoded = value.to_bytes(32, "big")
-    total = lthash.add(total, storage_element(address, slot_key, encoded))
-    ops.append((b"storage", key, encoded))
-    return total
+    plan.add(STORAGE_PREFIX + key, encoded)
+    plan.ops.append((b"storage", key, encoded))
 
 
 def apply_ops(writer: Txn, ops: tuple[StoreOp, ...]) -> None:
-    """Apply planned operations inside a write transaction, in order."""
+    """Apply planned operations inside a write transaction, in order.
+
+    Consecutive puts to one table are written in one batch.
+    """
+    run_table = b""
+    run: list[tuple[bytes, bytes]] = []
     for table, key, value in ops:
+        if run and (value is None or table != run_table):
+            writer.put_many(run_table, run)
+            run = []
         if value is None:
             writer.delete(table, key)
         else:
-            writer.put(table, key, value)
+            run_table = table
+            run.append((key, value))
+    if run:
+        writer.put_many(run_table, run)

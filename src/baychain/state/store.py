@@ -27,7 +27,7 @@ table              key                         value
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -172,6 +172,13 @@ class Txn:
     def put(self, table: bytes, key: bytes, value: bytes) -> None:
         """Set ``key`` to ``value``."""
         self._raw.put(key, value, db=self._tables[table])
+
+    def put_many(self, table: bytes, items: Iterable[tuple[bytes, bytes]]) -> None:
+        """Set each ``key`` to its ``value``, in order, in one call (LMDB ``putmulti``).
+
+        Equivalent to :meth:`put` on each pair; sorted keys are the fastest to write.
+        """
+        self._raw.cursor(db=self._tables[table]).putmulti(items)
 
     def delete(self, table: bytes, key: bytes) -> None:
         """Remove ``key`` if present."""
