@@ -9,6 +9,7 @@
 //! - `execute_block(env, txs, db) -> list[TxOutcome]`
 //! - `merge_diffs(outcomes) -> (accounts, storage)`: the block-level state diff
 //! - `create_address(sender, nonce) -> bytes`: the address a CREATE deploys to
+//! - `sm2_verify(public_key, message, signature) -> bool`: SM2 verification (see `sm2.rs`)
 //! - `TxOutcome`: read-only result of one transaction
 //! - `REVM_VERSION`: the revm crate version compiled in
 
@@ -17,6 +18,7 @@ mod convert;
 mod db;
 mod env;
 mod outcome;
+mod sm2;
 
 use pyo3::prelude::*;
 
@@ -28,6 +30,7 @@ fn _evm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(block::execute_block, m)?)?;
     m.add_function(wrap_pyfunction!(block::create_address, m)?)?;
     m.add_function(wrap_pyfunction!(outcome::merge_diffs, m)?)?;
+    m.add_function(wrap_pyfunction!(sm2::sm2_verify, m)?)?;
     m.add_class::<outcome::TxOutcome>()?;
     m.add("REVM_VERSION", REVM_VERSION)?;
     Ok(())

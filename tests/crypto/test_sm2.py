@@ -4,18 +4,27 @@ The example signs "message digest" with the default ID. Its intermediate values
 (Z_A, e, the random k) and the signature (r, s) are published; we check that
 
 - our Z and e computations give the standard's values,
-- Tongsuo accepts the published (r, s) under the published public key,
+- both verifiers (``verify``, in our Rust extension, and ``tongsuo_verify``)
+  accept the published (r, s) under the published public key,
 - r and s follow from k by the signing equations (a slow pure-Python reference),
 - signatures we make verify under that reference, which proves they cover
   SM3(Z || M) with the default ID.
+
+Then the three implementations are played against each other on random keys
+and messages: Tongsuo's signatures and the reference's must verify under both
+verifiers, and the two verifiers must give the same verdict on tampered and
+malformed inputs.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from baychain import _evm
 from baychain.crypto import sm2
 from baychain.crypto.sm import SmSuite
 from baychain.crypto.sm2 import SM2_A, SM2_B, SM2_GX, SM2_GY, SM2_N, SM2_P
@@ -81,6 +90,25 @@ def _reference_verify(public_key: bytes, message: bytes, signature: bytes) -> bo
     return point is not None and (e + point[0]) % SM2_N == r
 
 
+def _reference_sign(private_key: int, message: bytes, k: int) -> bytes | None:
+    """GB/T 32918.2 clause 6.1, steps A1-A7, with the given k; None where A5/A6 say retry."""
+    public = _mul(private_key, (SM2_GX, SM2_GY))
+    if public is None:
+        return None
+    public_key = public[0].to_bytes(32, "big") + public[1].to_bytes(32, "big")
+    e = int.from_bytes(sm2.compute_e(public_key, message), "big")
+    point = _mul(k, (SM2_GX, SM2_GY))
+    if point is None:
+        return None
+    r = (e + point[0]) % SM2_N
+    if r == 0 or r + k == SM2_N:
+        return None
+    s = pow(1 + private_key, -1, SM2_N) * (k - r * private_key) % SM2_N
+    if s == 0:
+        return None
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
 def test_curve_parameters_are_consistent() -> None:
     assert (SM2_GY**2 - SM2_GX**3 - SM2_A * SM2_GX - SM2_B) % SM2_P == 0
     assert _mul(SM2_N, (SM2_GX, SM2_GY)) is None
@@ -97,9 +125,16 @@ def test_standard_z_and_e() -> None:
 
 def test_standard_signature_verifies() -> None:
     assert sm2.verify(STD_PUBLIC, STD_MESSAGE, STD_SIGNATURE)
+    assert _evm.sm2_verify(STD_PUBLIC, STD_MESSAGE, STD_SIGNATURE)
+    assert sm2.tongsuo_verify(STD_PUBLIC, STD_MESSAGE, STD_SIGNATURE)
     assert SUITE.verify(STD_PUBLIC, STD_MESSAGE, STD_SIGNATURE)
     assert _reference_verify(STD_PUBLIC, STD_MESSAGE, STD_SIGNATURE)
     assert not sm2.verify(STD_PUBLIC, b"message digesT", STD_SIGNATURE)
+    assert not sm2.tongsuo_verify(STD_PUBLIC, b"message digesT", STD_SIGNATURE)
+
+
+def test_reference_signer_reproduces_the_standard_signature() -> None:
+    assert _reference_sign(STD_D, STD_MESSAGE, STD_K) == STD_SIGNATURE
 
 
 def test_standard_signature_follows_from_k() -> None:
@@ -156,6 +191,7 @@ def test_tampering_fails() -> None:
 )
 def test_malformed_signatures_are_rejected(signature: bytes) -> None:
     assert not sm2.verify(STD_PUBLIC, STD_MESSAGE, signature)
+    assert not sm2.tongsuo_verify(STD_PUBLIC, STD_MESSAGE, signature)
     with pytest.raises(InvalidSignature):
         SUITE.signer_address(STD_MESSAGE, signature, STD_PUBLIC)
 
@@ -163,6 +199,7 @@ def test_malformed_signatures_are_rejected(signature: bytes) -> None:
 def test_off_curve_public_key() -> None:
     off_curve = STD_PUBLIC[:63] + bytes([STD_PUBLIC[63] ^ 1])
     assert not sm2.verify(off_curve, STD_MESSAGE, STD_SIGNATURE)
+    assert not sm2.tongsuo_verify(off_curve, STD_MESSAGE, STD_SIGNATURE)
     with pytest.raises(InvalidKey, match="not a point"):
         SUITE.signer_address(STD_MESSAGE, STD_SIGNATURE, off_curve)
 
@@ -177,3 +214,109 @@ def test_largest_private_key_is_accepted() -> None:
     key = (SM2_N - 2).to_bytes(32, "big")
     message = b"edge"
     assert sm2.verify(sm2.private_key_to_public_key(key), message, sm2.sign(key, message))
+
+
+# --- The Rust verifier against Tongsuo and the reference ------------------------------------
+
+_private_keys = st.integers(min_value=1, max_value=SM2_N - 2)
+
+
+def _both_verdicts(public_key: bytes, message: bytes, signature: bytes) -> tuple[bool, bool]:
+    return (
+        sm2.verify(public_key, message, signature),
+        sm2.tongsuo_verify(public_key, message, signature),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(d=_private_keys, message=st.binary(max_size=300), flip=st.integers(0, 64 * 8 - 1))
+def test_tongsuo_signatures_verify_in_rust(d: int, message: bytes, flip: int) -> None:
+    private_key = d.to_bytes(32, "big")
+    public_key = sm2.private_key_to_public_key(private_key)
+    signature = sm2.sign(private_key, message)
+    assert _both_verdicts(public_key, message, signature) == (True, True)
+    # Any one flipped bit of r || s, or a changed message, fails under both.
+    tampered = bytearray(signature)
+    tampered[flip // 8] ^= 1 << (flip % 8)
+    assert _both_verdicts(public_key, message, bytes(tampered)) == (False, False)
+    assert _both_verdicts(public_key, message + b"\x00", signature) == (False, False)
+
+
+@settings(max_examples=15, deadline=None)
+@given(d=_private_keys, k=st.integers(min_value=1, max_value=SM2_N - 1), message=st.binary())
+def test_reference_signatures_verify_in_rust_and_tongsuo(d: int, k: int, message: bytes) -> None:
+    signature = _reference_sign(d, message, k)
+    if signature is None:  # k rejected by A5/A6; vanishingly rare
+        return
+    public_key = sm2.private_key_to_public_key(d.to_bytes(32, "big"))
+    assert _both_verdicts(public_key, message, signature) == (True, True)
+    other = sm2.private_key_to_public_key((d % (SM2_N - 2) + 1).to_bytes(32, "big"))
+    assert _both_verdicts(other, message, signature) == (False, False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    public_key=st.one_of(st.binary(min_size=64, max_size=64), st.just(STD_PUBLIC), st.binary()),
+    signature=st.one_of(st.binary(min_size=64, max_size=64), st.just(STD_SIGNATURE), st.binary()),
+    message=st.one_of(st.just(STD_MESSAGE), st.binary(max_size=40)),
+)
+def test_verifiers_agree_on_arbitrary_bytes(
+    public_key: bytes, signature: bytes, message: bytes
+) -> None:
+    verdict_rust, verdict_tongsuo = _both_verdicts(public_key, message, signature)
+    assert verdict_rust == verdict_tongsuo
+    assert verdict_rust == (
+        (public_key, message, signature) == (STD_PUBLIC, STD_MESSAGE, STD_SIGNATURE)
+    )
+
+
+def _point_with_x(x: int) -> tuple[int, int] | None:
+    """Return (x, y) on the curve for the smallest such y, or None if x is not an abscissa."""
+    rhs = (x**3 + SM2_A * x + SM2_B) % SM2_P
+    y = pow(rhs, (SM2_P + 1) // 4, SM2_P)  # p = 3 mod 4
+    return (x, min(y, SM2_P - y)) if y * y % SM2_P == rhs else None
+
+
+def test_non_canonical_coordinates_are_rejected_by_both() -> None:
+    # x = 0 is an abscissa of the curve, and 0 + p still fits in 32 bytes.
+    point = _point_with_x(0)
+    assert point is not None
+    x, y = point
+    canonical = x.to_bytes(32, "big") + y.to_bytes(32, "big")
+    sm2.check_public_key(canonical)
+    non_canonical = (x + SM2_P).to_bytes(32, "big") + y.to_bytes(32, "big")
+    with pytest.raises(InvalidKey):
+        sm2.check_public_key(non_canonical)
+    assert _both_verdicts(non_canonical, STD_MESSAGE, STD_SIGNATURE) == (False, False)
+
+
+def test_r_plus_s_equal_to_n_is_rejected_by_both() -> None:
+    # B5: t = (r + s) mod n = 0 fails, whatever the key and message.
+    r = int.from_bytes(STD_SIGNATURE[:32], "big")
+    signature = r.to_bytes(32, "big") + (SM2_N - r).to_bytes(32, "big")
+    assert _both_verdicts(STD_PUBLIC, STD_MESSAGE, signature) == (False, False)
+
+
+def test_bad_key_is_reported_before_a_bad_signature() -> None:
+    off_curve = STD_PUBLIC[:63] + bytes([STD_PUBLIC[63] ^ 1])
+    with pytest.raises(InvalidKey):
+        sm2.check_signature(off_curve, STD_MESSAGE, bytes(64))
+    with pytest.raises(InvalidSignature):
+        sm2.check_signature(STD_PUBLIC, STD_MESSAGE, bytes(64))
+    sm2.check_signature(STD_PUBLIC, STD_MESSAGE, STD_SIGNATURE)
+
+
+def test_verification_from_several_threads() -> None:
+    # The Rust verifier releases the GIL; concurrent calls must give the sequential answers.
+    keys = [sm2.new_private_key() for _ in range(8)]
+    jobs = []
+    for index, key in enumerate(keys):
+        message = index.to_bytes(4, "big")
+        signature = sm2.sign(key, message)
+        public_key = sm2.private_key_to_public_key(key)
+        jobs.append((public_key, message, signature))
+        jobs.append((public_key, message + b"!", signature))
+    expected = [index % 2 == 0 for index in range(len(jobs))]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(5):
+            assert list(pool.map(lambda job: sm2.verify(*job), jobs)) == expected
