@@ -7,7 +7,7 @@ prints each phase's functions by own time and by cumulative time. cProfile
 inflates the cost of small Python functions; for a sampling view (flame graph)
 run the benchmark itself under py-spy instead:
 
-    py-spy record -o docs/profiles/ecdsa-erc20.svg -- \\
+    py-spy record -r 250 -o docs/profiles/block-ecdsa-erc20-after.svg -- \\
         python3 bench/block_bench.py --suites ecdsa --workloads erc20
 
 Run:  python bench/profile_block.py [--suite ecdsa] [--workload erc20] [--txs 10000]
@@ -28,8 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from block_bench import check_block, open_node, prepare
 
 
-def profile(suite: str, workload: str, total: int, block_txs: int, accounts: int,
-            slot_of: int) -> tuple[cProfile.Profile, cProfile.Profile]:
+def profile(
+    suite: str, workload: str, total: int, block_txs: int, accounts: int, slot_of: int
+) -> tuple[cProfile.Profile, cProfile.Profile]:
     """Run the workload; return the profiles of the admission and sealing phases."""
     load = prepare(suite, workload, total, accounts, slot_of)
     admit, seal = cProfile.Profile(), cProfile.Profile()
@@ -38,7 +39,7 @@ def profile(suite: str, workload: str, total: int, block_txs: int, accounts: int
         clock = 1_000
         for start in range(0, len(load.raws), block_txs):
             admit.enable()
-            for raw in load.raws[start:start + block_txs]:
+            for raw in load.raws[start : start + block_txs]:
                 node.submit_transaction(raw)
             admit.disable()
             clock += 1_000
@@ -59,11 +60,13 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=1_000)
     parser.add_argument("--token-balance-slot", type=int, default=3)
     parser.add_argument("--top", type=int, default=25, help="functions shown per table")
-    parser.add_argument("--save", metavar="PREFIX",
-                        help="also write PREFIX-admit.pstats and PREFIX-seal.pstats")
+    parser.add_argument(
+        "--save", metavar="PREFIX", help="also write PREFIX-admit.pstats and PREFIX-seal.pstats"
+    )
     args = parser.parse_args()
-    admit, seal = profile(args.suite, args.workload, args.txs, args.block, args.accounts,
-                          args.token_balance_slot)
+    admit, seal = profile(
+        args.suite, args.workload, args.txs, args.block, args.accounts, args.token_balance_slot
+    )
     for phase, profiler in (("admit", admit), ("seal", seal)):
         print(f"===== {phase}: {args.suite} {args.workload}, {args.txs} txs")
         stats = pstats.Stats(profiler)

@@ -12,8 +12,7 @@ data directory is refused with a clear error instead of being extended.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +40,7 @@ from baychain.primitives import ZERO_ADDRESS, ZERO_HASH, Address, Hash32, Height
 from baychain.state import chain_store
 from baychain.state.account import Account
 from baychain.state.commitment import EntryVectors, StateUpdate, plan_state_update, state_root
-from baychain.state.store import Store
+from baychain.state.store import Snapshot, Store
 from baychain.state.view import StateView
 from baychain.state.writeset import WriteSet
 
@@ -100,6 +99,25 @@ def genesis_writes(genesis: Genesis) -> WriteSet:
     return writes
 
 
+class StateSnapshot:
+    """``with chain.state() as view``: a :class:`StateView` over one read snapshot.
+
+    A class rather than a generator-based context manager because the node opens
+    one per submitted transaction.
+    """
+
+    __slots__ = ("_snapshot",)
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+
+    def __enter__(self) -> StateView:
+        return StateView(self._snapshot.__enter__())
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._snapshot.__exit__(*exc_info)
+
+
 class Chain:
     """The ledger of one node: open it, build or validate blocks, commit them, query them."""
 
@@ -150,11 +168,9 @@ class Chain:
         """The height of the last committed block."""
         return self._head.height
 
-    @contextmanager
-    def state(self) -> Iterator[StateView]:
-        """Yield a view of the committed state at the head."""
-        with self.store.read() as reader:
-            yield StateView(reader)
+    def state(self) -> StateSnapshot:
+        """Return a context manager yielding a view of the committed state at the head."""
+        return StateSnapshot(self.store.read())
 
     # -- building and validating ---------------------------------------------
 

@@ -91,11 +91,9 @@ class Store:
         """Close the environment; the Store must not be used afterwards."""
         self._env.close()
 
-    @contextmanager
-    def read(self) -> Iterator[Txn]:
-        """Yield a read-only snapshot transaction."""
-        with self._env.begin(write=False, buffers=False) as raw:
-            yield Txn(raw, self._tables)
+    def read(self) -> Snapshot:
+        """Return a context manager yielding a read-only snapshot transaction."""
+        return Snapshot(self._env.begin(write=False, buffers=False), self._tables)
 
     @contextmanager
     def write(self) -> Iterator[Txn]:
@@ -153,6 +151,26 @@ def check_not_truncated(data_file: Path) -> None:
             f"the ledger store {data_file} is truncated ({size} bytes, its last committed "
             f"transaction needs {needed}); restore it from a backup or re-sync the node"
         )
+
+
+class Snapshot:
+    """A read-only transaction as a context manager: ``with store.read() as txn: ...``.
+
+    A class rather than a generator-based context manager because the pool opens
+    one snapshot per submitted transaction.
+    """
+
+    __slots__ = ("_raw", "_tables")
+
+    def __init__(self, raw: Any, tables: dict[bytes, Any]) -> None:
+        self._raw = raw
+        self._tables = tables
+
+    def __enter__(self) -> Txn:
+        return Txn(self._raw, self._tables)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._raw.abort()  # a read-only transaction has nothing to commit
 
 
 class Txn:
