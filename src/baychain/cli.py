@@ -3,7 +3,7 @@
 ::
 
     baychain init   --dir DIR [--crypto ecdsa|sm] [--dev-accounts N] [--chain-id ID]
-    baychain node   --dir DIR                  run the node (solo block production)
+    baychain node   --dir DIR [--rpc-host H] [--rpc-port P]   run the node (solo block production)
     baychain status --dir DIR [--json]         height, head hash, state root, suite, chain id
 
 Expected errors (bad configuration, a damaged store, a port in use) print one
@@ -19,6 +19,7 @@ import json
 import logging
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,9 @@ from baychain.node.mempool_config import MempoolConfig
 from baychain.node.node import Node
 from baychain.node.runner import SoloRunner
 from baychain.node.status import read_status
-from baychain.rpc.eth import EthApi
-from baychain.rpc.jsonrpc import Dispatcher
+from baychain.rpc.limits import RpcLimits
 from baychain.rpc.server import RpcServer
+from baychain.rpc.service import RpcService
 
 log = logging.getLogger("baychain")
 
@@ -90,6 +91,16 @@ def _parser() -> argparse.ArgumentParser:
     node = commands.add_parser("node", help="run a node")
     node.add_argument("--dir", type=Path, required=True, help="the chain directory made by init")
     node.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING"))
+    node.add_argument(
+        "--rpc-host",
+        default=None,
+        metavar="HOST",
+        help="address JSON-RPC listens on, overriding [rpc] host (default 127.0.0.1; "
+        "0.0.0.0 opens it to the network)",
+    )
+    node.add_argument(
+        "--rpc-port", type=int, default=None, metavar="PORT", help="override [rpc] port"
+    )
     node.set_defaults(command=_cmd_node)
 
     status = commands.add_parser("status", help="show the head of a node's ledger")
@@ -139,6 +150,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 def _cmd_node(args: argparse.Namespace) -> int:
     config = load_config(args.dir / "node.toml")
+    if args.rpc_host is not None:
+        config = replace(config, rpc_host=args.rpc_host)
+    if args.rpc_port is not None:
+        config = replace(config, rpc_port=args.rpc_port)
     _setup_logging(config, args.log_level)
     genesis = load_genesis(config.genesis_file)
     key = load_validator_key(config, genesis.crypto)
@@ -158,12 +173,12 @@ async def _serve(node: Node, config: NodeConfig) -> None:
     genesis = node.genesis
     policy = SoloPolicy(genesis.block_interval_ms, full_block_txs=config.block_max_txs)
     runner = SoloRunner(node, policy)
-    dispatcher = Dispatcher()
-    EthApi(node).register(dispatcher)
-    server = RpcServer(dispatcher, config.rpc_host, config.rpc_port)
+    service = RpcService(node, RpcLimits())
+    server = RpcServer(service, config.rpc_host, config.rpc_port)
     try:
         await server.start()
     except OSError as error:
+        service.close()
         raise ConfigError(
             f"cannot listen on {config.rpc_host}:{config.rpc_port} ({error.strerror}); "
             "change [rpc] port in node.toml"
@@ -184,6 +199,7 @@ async def _serve(node: Node, config: NodeConfig) -> None:
         await runner.run()
     finally:
         await server.stop()
+        service.close()
         log.info("node stopped at height %d", node.chain.height)
 
 

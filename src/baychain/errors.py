@@ -9,6 +9,8 @@ to JSON-RPC / HTTP codes at exactly one boundary (``rpc/``), never here.
 
     BayChainError
      ├── DecodingError                 bytes that do not parse (RLP, envelopes, frames)
+     │    └── FrameError               a peer's byte stream that is not a sequence of frames
+     │         └── FrameTooLarge(size, limit)  a frame longer than the cap
      ├── CryptoError
      │    ├── InvalidSignature         a signature that does not verify / recover
      │    ├── InvalidKey               a private or public key outside the curve's rules
@@ -33,11 +35,18 @@ to JSON-RPC / HTTP codes at exactly one boundary (``rpc/``), never here.
      │         ├── PoolBytesFull(limit)         the pool's byte bound
      │         └── SenderPoolFull(sender, limit) one sender's transaction bound
      ├── InvalidBlock                  a block that breaks a validity rule
+     │    └── InvalidCommitCertificate(height, round)  no valid > 2/3 commit signatures
+     ├── DoubleSignRefused(height, round, step)  a vote/proposal conflicting with one signed
      ├── ExecutionError                the EVM failed to run (not a revert: a fault)
+     ├── CallFailed                    a simulated call (eth_call, eth_estimateGas) did not succeed
+     │    └── ExecutionReverted(data)  it reverted; carries the revert data and decoded reason
+     ├── HistoricalStateUnavailable(height, head)  state asked at a block before the head
      ├── StoreError                    the ledger store cannot be opened or read
      │    └── CorruptStore             the store is inconsistent; names what is wrong
      ├── ConfigError                   a node.toml that is missing or wrong
      │    └── GenesisError             a genesis.json that is missing or wrong
+     ├── HandshakeFailed(reason, detail)  a peer connection refused before it carries messages
+     ├── InvalidPeerMessage(reason)    a well-framed peer message its consumer refuses
      └── NotFound                      an unknown block, transaction or account
 """
 
@@ -50,6 +59,20 @@ class BayChainError(Exception):
 
 class DecodingError(BayChainError):
     """Bytes that do not parse as the expected canonical encoding."""
+
+
+class FrameError(DecodingError):
+    """A peer's byte stream that is not a sequence of well-formed frames
+    (:mod:`baychain.network.frames`); the stream cannot be trusted past it."""
+
+
+class FrameTooLarge(FrameError):
+    """A frame whose length prefix announces more bytes than the receiver accepts."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"frame of {size} bytes exceeds the limit of {limit} bytes")
 
 
 class CryptoError(BayChainError):
@@ -240,8 +263,60 @@ class InvalidBlock(BayChainError):
     """A block that breaks a validity rule."""
 
 
+class InvalidCommitCertificate(InvalidBlock):
+    """A commit certificate that does not prove a block final: a signature that does not
+    verify, an unknown or repeated signer, a wrong height, round or block hash, or signers
+    holding no more than two thirds of the voting power."""
+
+    def __init__(self, height: int, round: int, reason: str) -> None:
+        self.height = height
+        self.round = round
+        self.reason = reason
+        super().__init__(f"invalid commit certificate for block {height} (round {round}): {reason}")
+
+
+class DoubleSignRefused(BayChainError):
+    """The consensus signer was asked to sign a vote or proposal that conflicts with one it
+    already signed (same height, round and step, other content) or goes back in
+    (height, round, step) order: signing it could make the validator equivocate."""
+
+    def __init__(self, height: int, round: int, step: str) -> None:
+        self.height = height
+        self.round = round
+        self.step = step
+        super().__init__(
+            f"refusing to sign a {step} at height {height}, round {round}: it conflicts with "
+            "a message this validator already signed"
+        )
+
+
 class ExecutionError(BayChainError):
     """The execution engine faulted (distinct from a transaction that reverted)."""
+
+
+class CallFailed(BayChainError):
+    """A simulated call was refused (nonce, funds, gas) or halted (out of gas, invalid opcode)."""
+
+
+class ExecutionReverted(CallFailed):
+    """A simulated call ended in REVERT; ``data`` is the revert data, ``reason`` its decoding."""
+
+    def __init__(self, data: bytes, reason: str | None = None) -> None:
+        self.data = data
+        self.reason = reason
+        super().__init__("execution reverted" + (f": {reason}" if reason else ""))
+
+
+class HistoricalStateUnavailable(BayChainError):
+    """World state was asked at a block before the head; a node keeps only the head state."""
+
+    def __init__(self, height: int, head: int) -> None:
+        self.height = height
+        self.head = head
+        super().__init__(
+            f"historical state is not available: this node keeps the state at its head "
+            f"(block {head}) only, not at block {height}; ask for \"latest\""
+        )
 
 
 class StoreError(BayChainError):
@@ -258,6 +333,30 @@ class ConfigError(BayChainError):
 
 class GenesisError(ConfigError):
     """A genesis file that is missing or invalid."""
+
+
+class HandshakeFailed(BayChainError):
+    """A peer connection refused before it carries messages (:mod:`baychain.network.handshake`).
+
+    ``reason`` is a short stable code (``"not_allowed"``, ``"wrong_genesis"``,
+    ``"bad_signature"``, ...: :class:`baychain.network.handshake.Refusal`) fit for metrics;
+    ``detail`` explains it to an operator.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"peer handshake failed ({reason}): {detail}")
+
+
+class InvalidPeerMessage(BayChainError):
+    """A well-framed message from a peer that its consumer refuses (undecodable, wrongly
+    signed, replayed). A network message handler raises it to have the message dropped
+    and the peer's misbehaviour score raised."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"invalid peer message: {reason}")
 
 
 class NotFound(BayChainError):

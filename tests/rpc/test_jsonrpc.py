@@ -1,96 +1,153 @@
-"""JSON-RPC framing and the first eth_ methods, over an in-process node."""
+"""JSON-RPC framing: standard error codes, batches, notifications, parameter checks."""
 
 from __future__ import annotations
 
-import asyncio
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rpc_rig import Rig
 
-from baychain.crypto import dev_private_keys
-from baychain.node.chain import Chain
-from baychain.node.datadir import init_node_dir
-from baychain.node.mempool_config import MempoolConfig
-from baychain.node.node import Node
-from baychain.rpc.eth import EthApi
-from baychain.rpc.jsonrpc import Dispatcher
-from baychain.sdk.client import Signer
+from baychain.errors import (
+    ExecutionReverted,
+    HistoricalStateUnavailable,
+    NonceTooLow,
+    NotFound,
+    StoreError,
+)
+from baychain.rpc.jsonrpc import Dispatcher, InvalidParams, error_for
+from baychain.rpc.limits import RpcLimits
 
 
 @pytest.fixture
-def rpc(tmp_path: Path) -> tuple[Dispatcher, Node, Signer]:
-    result = init_node_dir(tmp_path, crypto="ecdsa", dev_accounts=1)
-    chain = Chain.open(tmp_path / "data", result.genesis)
-    node = Node(chain, MempoolConfig(), result.validator_address)
-    dispatcher = Dispatcher()
-    EthApi(node).register(dispatcher)
-    yield dispatcher, node, Signer.from_key("ecdsa", dev_private_keys("ecdsa", 1)[0])  # type: ignore[misc]
-    chain.close()
+def fresh(tmp_path: Path) -> Iterator[Rig]:
+    made = Rig(tmp_path / "chain", "ecdsa", RpcLimits(max_batch_length=5))
+    yield made
+    made.close()
 
 
-def ask(dispatcher: Dispatcher, body: Any) -> Any:
-    text = body if isinstance(body, str) else json.dumps(body)
-    answer = asyncio.run(dispatcher.handle_text(text))
-    return None if answer is None else json.loads(answer)
-
-
-def request(method: str, *params: Any, id_: int = 1) -> dict[str, Any]:
+def request(method: str, *params: Any, id_: Any = 1) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": id_, "method": method, "params": list(params)}
 
 
-def test_framing_errors_use_the_standard_codes(rpc: tuple[Dispatcher, Node, Signer]) -> None:
-    dispatcher, _, _ = rpc
-    assert ask(dispatcher, "{not json")["error"]["code"] == -32700
-    assert ask(dispatcher, {"id": 1, "method": "eth_chainId"})["error"]["code"] == -32600
-    assert ask(dispatcher, [])["error"]["code"] == -32600
-    missing = ask(dispatcher, request("eth_nothing"))
+def test_framing_errors_use_the_standard_codes(fresh: Rig) -> None:
+    assert fresh.raw("{not json")["error"]["code"] == -32700
+    assert fresh.raw(b"\xff\xfe")["error"]["code"] == -32700
+    for invalid in (
+        {"id": 1, "method": "eth_chainId"},
+        {"jsonrpc": "1.0", "id": 1, "method": "eth_chainId"},
+        {"jsonrpc": "2.0", "id": 1, "method": 5},
+        {"jsonrpc": "2.0", "id": [1], "method": "eth_chainId"},
+        42,
+        [],
+    ):
+        assert fresh.raw(invalid)["error"]["code"] == -32600, invalid
+    missing = fresh.raw(request("eth_nothing"))
     assert missing["error"]["code"] == -32601 and "eth_nothing" in missing["error"]["message"]
-    wrong_count = ask(dispatcher, request("eth_blockNumber", 1, 2))
-    assert wrong_count["error"]["code"] == -32602
-    bad_param = ask(dispatcher, request("eth_getBalance", "0x12", "latest"))
-    assert bad_param["error"]["code"] == -32602 and "address" in bad_param["error"]["message"]
-    assert ask(dispatcher, {"jsonrpc": "2.0", "method": "eth_chainId"}) is None  # notification
+    by_name = fresh.raw({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": {"a": 1}})
+    assert by_name["error"]["code"] == -32602
+    no_params = fresh.raw({"jsonrpc": "2.0", "id": "x", "method": "eth_chainId"})
+    assert no_params == {"jsonrpc": "2.0", "id": "x", "result": hex(fresh.genesis.chain_id)}
 
 
-def test_batches_answer_each_request_in_order(rpc: tuple[Dispatcher, Node, Signer]) -> None:
-    dispatcher, node, _ = rpc
-    answers = ask(dispatcher, [request("eth_chainId", id_=1), request("nope", id_=2),
-                               request("eth_blockNumber", id_=3)])
-    assert [a["id"] for a in answers] == [1, 2, 3]
-    assert answers[0]["result"] == hex(node.genesis.chain_id)
+def test_wrong_counts_and_types_name_the_parameter(fresh: Rig) -> None:
+    too_many = fresh.raw(request("eth_blockNumber", 1, 2))["error"]
+    assert too_many["code"] == -32602 and "expected 0, got 2" in too_many["message"]
+    too_few = fresh.raw(request("eth_getBalance"))["error"]
+    assert too_few["code"] == -32602 and "1 to 2" in too_few["message"]
+    cases = [
+        (("eth_getBalance", "0x12", "latest"), "address"),
+        (("eth_getBalance", 12, "latest"), "address"),
+        (("eth_getBalance", "0x" + "00" * 20, "newest"), "block"),
+        (("eth_getStorageAt", "0x" + "00" * 20, "slot1", "latest"), "slot"),
+        (("eth_getBlockByNumber", "latest", "yes"), "full"),
+        (("eth_getBlockByHash", "0x1234", False), "block hash"),
+        (("eth_getTransactionReceipt", "0x" + "0" * 63), "transaction hash"),
+        (("eth_sendRawTransaction", "0xabc"), "transaction"),
+        (("eth_call", {"to": "0x1"}, "latest"), "transaction.to"),
+        (("eth_call", {"gasPrice": "0x1", "maxFeePerGas": "0x1"}), "gasPrice"),
+        (("eth_call", {"input": "0x00", "data": "0x01"}), "input and data"),
+        (("eth_getLogs", {"topics": [[1]]}), "filter.topics[0][0]"),
+        (("eth_getLogs", {"topics": ["0x00"] * 5}), "filter.topics"),
+        (("eth_getLogs", {"fromBlock": "0x2", "toBlock": "0x1"}), "fromBlock"),
+        (("eth_getLogs", {"blockHash": "0x" + "00" * 32, "fromBlock": "0x1"}), "blockHash"),
+        (("eth_feeHistory", "0x2", "latest", [50, 10]), "rewardPercentiles"),
+        (("eth_getFilterChanges", "filter"), "filter id"),
+        (("eth_subscribe", "newHeads"), "WebSocket"),
+    ]
+    for (method, *params), named in cases:
+        error = fresh.raw(request(method, *params))["error"]
+        assert error["code"] in (-32602, -32601), (method, error)
+        assert named in error["message"], (method, error)
+
+
+def test_batches_answer_each_request_in_order_and_are_bounded(fresh: Rig) -> None:
+    answers = fresh.raw([request("eth_chainId", id_=1), request("nope", id_=2),
+                         {"jsonrpc": "2.0", "method": "eth_chainId"},  # a notification
+                         request("eth_blockNumber", id_=3), 17])
+    assert [a["id"] for a in answers] == [1, 2, 3, None]
+    assert answers[0]["result"] == hex(fresh.genesis.chain_id)
     assert answers[1]["error"]["code"] == -32601
     assert answers[2]["result"] == "0x0"
+    assert answers[3]["error"]["code"] == -32600
+    too_long = fresh.raw([request("eth_chainId", id_=i) for i in range(6)])
+    assert too_long["error"]["code"] == -32600 and "longer than 5" in too_long["error"]["message"]
+    assert fresh.raw([{"jsonrpc": "2.0", "method": "eth_chainId"}]) is None
+    assert fresh.raw({"jsonrpc": "2.0", "method": "eth_chainId"}) is None
 
 
-def test_a_transaction_round_trip_and_precise_rejections(
-    rpc: tuple[Dispatcher, Node, Signer],
-) -> None:
-    dispatcher, node, signer = rpc
-    chain_id = node.genesis.chain_id
-    raw = signer.sign(chain_id=chain_id, nonce=0, to=signer.address[::-1], value=9)
-    sent = ask(dispatcher, request("eth_sendRawTransaction", "0x" + raw.hex()))
-    tx_hash = sent["result"]
-    assert ask(dispatcher, request("eth_getTransactionReceipt", tx_hash))["result"] is None
-    pending = ask(dispatcher, request("eth_getTransactionCount", "0x" + signer.address.hex(),
-                                      "pending"))
-    assert pending["result"] == "0x1"
-    node.seal_block(10_000)
-    receipt = ask(dispatcher, request("eth_getTransactionReceipt", tx_hash))["result"]
-    assert receipt["status"] == "0x1" and receipt["blockNumber"] == "0x1"
-    assert receipt["gasUsed"] == hex(21_000) and receipt["logs"] == []
-    block = ask(dispatcher, request("eth_getBlockByNumber", "latest", True))["result"]
-    assert block["transactions"][0]["hash"] == tx_hash
-    assert block["hash"] == receipt["blockHash"]
-    by_hash = ask(dispatcher, request("eth_getBlockByHash", block["hash"], False))["result"]
-    assert by_hash["transactions"] == [tx_hash]
+def test_transaction_rejections_are_precise_32000_answers(fresh: Rig) -> None:
+    raw = fresh.sign(fresh.alice, fresh.bob.address, value=9, gas=21_000)
+    tx_hash = fresh.call("eth_sendRawTransaction", "0x" + raw.hex())
+    again = fresh.answer("eth_sendRawTransaction", "0x" + raw.hex())["error"]
+    assert again["code"] == -32000 and "already known" in again["message"]
+    fresh.seal()
+    assert fresh.call("eth_getTransactionReceipt", tx_hash)["status"] == "0x1"
+    stale = fresh.answer("eth_sendRawTransaction", "0x" + raw.hex())["error"]
+    assert stale["code"] == -32000 and "nonce too low" in stale["message"]
+    foreign = fresh.alice.sign(chain_id=fresh.genesis.chain_id + 1, nonce=1, to=fresh.bob.address)
+    wrong = fresh.answer("eth_sendRawTransaction", "0x" + foreign.hex())["error"]
+    assert wrong["code"] == -32000 and "wrong chain id" in wrong["message"]
+    poor = fresh.sign(fresh.alice, fresh.bob.address, value=10**40, gas=21_000)
+    funds = fresh.answer("eth_sendRawTransaction", "0x" + poor.hex())["error"]
+    assert funds["code"] == -32000 and "insufficient funds" in funds["message"]
+    garbage = fresh.answer("eth_sendRawTransaction", "0x02c0ffee")["error"]
+    assert garbage["code"] == -32000 and "malformed" in garbage["message"]
 
-    again = ask(dispatcher, request("eth_sendRawTransaction", "0x" + raw.hex()))
-    assert again["error"]["code"] == -32000 and "nonce too low" in again["error"]["message"]
-    foreign = signer.sign(chain_id=chain_id + 1, nonce=1, to=signer.address)
-    wrong = ask(dispatcher, request("eth_sendRawTransaction", "0x" + foreign.hex()))
-    assert wrong["error"]["code"] == -32000 and "chain id" in wrong["error"]["message"]
-    garbage = ask(dispatcher, request("eth_sendRawTransaction", "0x02c0ffee"))
-    assert garbage["error"]["code"] == -32000
-    assert ask(dispatcher, request("eth_getBlockByNumber", "0x99", False))["result"] is None
+
+def test_errors_map_to_codes_at_one_boundary() -> None:
+    assert error_for(InvalidParams("x")).code == -32602
+    reverted = error_for(ExecutionReverted(b"\x01\x02", "why"))
+    assert (reverted.code, reverted.data) == (3, "0x0102")
+    assert reverted.message == "execution reverted: why"
+    assert error_for(NotFound("gone")).code == -32001
+    assert error_for(NonceTooLow(3, 2)).code == -32000
+    assert error_for(HistoricalStateUnavailable(1, 5)).code == -32000
+    assert error_for(StoreError("disk")).code == -32603
+    internal = error_for(ZeroDivisionError("secret detail"))
+    assert internal.code == -32603 and "secret" not in internal.message
+
+
+def test_a_handler_bug_is_an_internal_error_and_the_dispatcher_keeps_serving() -> None:
+    import asyncio
+
+    dispatcher = Dispatcher()
+
+    async def broken() -> None:
+        raise TypeError("takes 1 positional argument")  # not a params error
+
+    async def fine(value: int, extra: int = 0, *rest: int) -> int:
+        return value + extra + sum(rest)
+
+    dispatcher.register("broken", broken)
+    dispatcher.register("fine", fine)
+
+    def ask(body: dict[str, Any]) -> Any:
+        return json.loads(asyncio.run(dispatcher.handle_text(json.dumps(body))) or "null")
+
+    assert ask(request("broken"))["error"]["code"] == -32603
+    assert ask(request("fine", 1, 2, 3))["result"] == 6
+    answer = ask(request("fine"))
+    assert answer["error"]["code"] == -32602 and "at least 1" in answer["error"]["message"]

@@ -10,13 +10,21 @@ pool; blocks carry the decoded transactions, so the sender recovered there is
 reused by execution. :meth:`Node.submit_transactions` takes a batch and checks
 its signatures on several threads (``node/mempool_intake.py``) before the pool
 admits the transactions in order.
+
+Observers (the JSON-RPC filters and subscriptions) register callables in
+:attr:`Node.pending_listeners` and :attr:`Node.commit_listeners`; the node calls
+them, on the thread that made the change, after each transaction the pool
+accepts and after each block it commits. A listener must not block: it hands
+the event on (e.g. to an asyncio queue) and returns.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from baychain.crypto.suite import CryptoSuite
 from baychain.errors import InvalidTransaction, TransactionRejected
@@ -30,6 +38,10 @@ from baychain.node.mempool_config import MempoolConfig
 from baychain.node.mempool_intake import ParallelIntake
 from baychain.primitives import Address, Hash32
 from baychain.state.account import Account
+
+log = logging.getLogger("baychain.node")
+
+_Event = TypeVar("_Event")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +95,10 @@ class Node:
             base_fee=self.genesis.base_fee_per_gas,
         )
         self.intake = ParallelIntake(self.mempool.decode_raw, verify_threads or os.cpu_count() or 1)
+        self.pending_listeners: list[Callable[[Transaction], None]] = []
+        """Called with each transaction the pool accepts."""
+        self.commit_listeners: list[Callable[[ProposedBlock], None]] = []
+        """Called with each block committed through this node (after the pool is updated)."""
 
     def close(self) -> None:
         """Stop the signature-checking threads (the chain is closed by its owner)."""
@@ -97,7 +113,19 @@ class Node:
         TransactionRejected that says why the transaction was refused.
         """
         with self.chain.state() as view:
-            return self.mempool.add_raw(raw, view)
+            tx = self.mempool.add_raw(raw, view)
+        self._notify(self.pending_listeners, tx)
+        return tx
+
+    def submit_decoded(self, tx: Transaction) -> Transaction:
+        """Add a transaction that ``mempool.decode_raw`` decoded (maybe on another thread).
+
+        Raises what :meth:`submit_transaction` raises after decoding.
+        """
+        with self.chain.state() as view:
+            admitted = self.mempool.add(tx, view)
+        self._notify(self.pending_listeners, admitted)
+        return admitted
 
     def submit_transactions(
         self, raws: Sequence[bytes]
@@ -119,6 +147,9 @@ class Node:
                         outcomes.append(refusal)
                         continue
                 outcomes.append(checked)
+        for outcome in outcomes:
+            if isinstance(outcome, Transaction):
+                self._notify(self.pending_listeners, outcome)
         return outcomes
 
     def seal_block(self, timestamp_ms: int) -> ProposedBlock:
@@ -128,7 +159,20 @@ class Node:
         self.chain.commit(proposed)
         with self.chain.state() as view:
             self.mempool.remove_committed(candidates, view)
+        self.notify_committed(proposed)
         return proposed
+
+    def notify_committed(self, proposed: ProposedBlock) -> None:
+        """Tell the commit listeners about a block just committed (drivers call this)."""
+        self._notify(self.commit_listeners, proposed)
+
+    @staticmethod
+    def _notify(listeners: list[Callable[[_Event], None]], event: _Event) -> None:
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # an observer's bug must not undo or stall block production
+                log.exception("a node listener failed")
 
     # -- reading -----------------------------------------------------------------
 

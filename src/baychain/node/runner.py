@@ -97,6 +97,7 @@ class SoloRunner:
             header.gas_used,
             header.state_root.hex(),
         )
+        self.node.notify_committed(proposed)
         if self.on_commit is not None:
             self.on_commit(proposed)
 

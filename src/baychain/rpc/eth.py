@@ -1,13 +1,15 @@
-"""The first Ethereum JSON-RPC methods a node serves, over the node's native interface.
+"""The ``web3_``, ``net_`` and ``eth_`` methods on chain, blocks, transactions, state and fees.
 
-Served so far: ``web3_clientVersion``, ``net_version``, ``eth_chainId``,
-``eth_blockNumber``, ``eth_getBalance``, ``eth_getTransactionCount``,
-``eth_getCode``, ``eth_getStorageAt``, ``eth_sendRawTransaction``,
-``eth_getTransactionReceipt``, ``eth_getBlockByNumber``, ``eth_getBlockByHash``
-and ``baychain_status``. Quantities are lower-case hex without leading zeros,
-data is even-length hex (execution-apis conventions). State reads accept the
-block tags ``latest``/``pending``/``safe``/``finalized`` (all the head on a
-chain with instant finality); historical state is not kept.
+Calls (``eth_call``, ``eth_estimateGas``) are in ``rpc/calls.py``, logs in
+``rpc/logs.py``, filters in ``rpc/filters.py`` and subscriptions in
+``rpc/subscriptions.py``. Block tags: ``latest``, ``pending``, ``safe`` and
+``finalized`` all name the head (a BFT chain finalises every block it commits;
+there is no pending block), ``earliest`` names genesis. Block and receipt
+queries work at every height; state queries (balance, code, storage, nonce)
+only at the head (``rpc/resolve.py``).
+
+Handlers that decode blocks run on the worker threads (``rpc/workers.py``);
+those that touch the transaction pool stay on the event loop, which owns it.
 """
 
 from __future__ import annotations
@@ -15,270 +17,345 @@ from __future__ import annotations
 from typing import Any
 
 from baychain import __version__
-from baychain.errors import DecodingError, NotFound
-from baychain.ledger.block import Block, encode_block
-from baychain.ledger.bloom import bloom as logs_bloom
-from baychain.ledger.header import header_hash
-from baychain.ledger.transactions import LEGACY_TX_TYPE, Transaction
-from baychain.node.node import Node, ReceiptRecord
-from baychain.primitives import Address, parse_address, parse_hex
+from baychain.crypto import keccak256
+from baychain.errors import NotFound
+from baychain.ledger.block import Block
+from baychain.ledger.receipt import Receipt
+from baychain.node.node import Node
+from baychain.node.queries import ChainQueries
+from baychain.primitives import Hash32
+from baychain.rpc import fees, params
+from baychain.rpc.formatting import (
+    data,
+    format_block,
+    format_receipt,
+    format_transaction,
+    quantity,
+    receipt_locations,
+)
 from baychain.rpc.jsonrpc import Dispatcher, InvalidParams
+from baychain.rpc.limits import RpcLimits
+from baychain.rpc.resolve import height_of, require_head_state
+from baychain.rpc.workers import Workers
 
-HEAD_TAGS = ("latest", "pending", "safe", "finalized")
+__all__ = ["CLIENT_VERSION", "EthApi"]
 
+CLIENT_VERSION = f"BayChain/v{__version__}/python"
+"""What ``web3_clientVersion`` answers."""
 
-def quantity(value: int) -> str:
-    """Encode an integer as an execution-apis QUANTITY."""
-    return hex(value)
-
-
-def data(value: bytes) -> str:
-    """Encode bytes as an execution-apis DATA string."""
-    return "0x" + value.hex()
-
-
-def parse_quantity(value: Any, name: str) -> int:
-    """Decode a QUANTITY parameter; raise InvalidParams naming it."""
-    if not isinstance(value, str) or not value.startswith("0x") or len(value) < 3:
-        raise InvalidParams(f"{name} must be a hex quantity such as 0x1a")
-    try:
-        return int(value, 16)
-    except ValueError:
-        raise InvalidParams(f"{name} is not a hex quantity: {value!r}") from None
-
-
-def parse_data(value: Any, name: str) -> bytes:
-    """Decode a DATA parameter; raise InvalidParams naming it."""
-    if not isinstance(value, str) or not value.startswith("0x"):
-        raise InvalidParams(f"{name} must be 0x-prefixed hex data")
-    try:
-        return parse_hex(value, name=name)
-    except DecodingError as error:
-        raise InvalidParams(str(error)) from None
-
-
-def parse_addr(value: Any, name: str = "address") -> Address:
-    """Decode an address parameter; raise InvalidParams naming it."""
-    if not isinstance(value, str):
-        raise InvalidParams(f"{name} must be a 20-byte hex string")
-    try:
-        return parse_address(value, name=name)
-    except DecodingError as error:
-        raise InvalidParams(str(error)) from None
+METHODS = (
+    "web3_clientVersion",
+    "web3_sha3",
+    "net_version",
+    "net_listening",
+    "net_peerCount",
+    "eth_chainId",
+    "eth_syncing",
+    "eth_blockNumber",
+    "eth_accounts",
+    "eth_gasPrice",
+    "eth_maxPriorityFeePerGas",
+    "eth_feeHistory",
+    "eth_getBalance",
+    "eth_getCode",
+    "eth_getStorageAt",
+    "eth_getTransactionCount",
+    "eth_getBlockByNumber",
+    "eth_getBlockByHash",
+    "eth_getBlockTransactionCountByNumber",
+    "eth_getBlockTransactionCountByHash",
+    "eth_getTransactionByHash",
+    "eth_getTransactionByBlockNumberAndIndex",
+    "eth_getTransactionByBlockHashAndIndex",
+    "eth_getTransactionReceipt",
+    "eth_getBlockReceipts",
+    "eth_sendRawTransaction",
+)
 
 
 class EthApi:
-    """Handlers of the served methods over one node."""
+    """Handlers of the chain, block, transaction, state and fee methods over one node."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(
+        self,
+        node: Node,
+        queries: ChainQueries | None = None,
+        workers: Workers | None = None,
+        limits: RpcLimits | None = None,
+    ) -> None:
         self.node = node
+        self.limits = limits or RpcLimits()
+        self.queries = queries or ChainQueries(node.chain)
+        self.workers = workers or Workers(self.limits.call_threads, self.limits.max_queued_calls)
 
     def register(self, dispatcher: Dispatcher) -> None:
         """Register every handler under its JSON-RPC name."""
-        for name in (
-            "web3_clientVersion",
-            "net_version",
-            "eth_chainId",
-            "eth_blockNumber",
-            "eth_getBalance",
-            "eth_getTransactionCount",
-            "eth_getCode",
-            "eth_getStorageAt",
-            "eth_sendRawTransaction",
-            "eth_getTransactionReceipt",
-            "eth_getBlockByNumber",
-            "eth_getBlockByHash",
-            "baychain_status",
-        ):
+        for name in METHODS:
             dispatcher.register(name, getattr(self, name))
 
-    def _head_only(self, tag: Any) -> None:
-        if tag in HEAD_TAGS:
-            return
-        if isinstance(tag, str) and tag.startswith("0x"):
-            if parse_quantity(tag, "block") == self.node.chain.height:
-                return
-            raise InvalidParams('historical state is not available; use "latest"')
-        raise InvalidParams(f"block must be a block number or one of {', '.join(HEAD_TAGS)}")
+    # -- node and chain ------------------------------------------------------
 
     async def web3_clientVersion(self) -> str:
-        return f"BayChain/v{__version__}/python"
+        return CLIENT_VERSION
+
+    async def web3_sha3(self, payload: Any) -> str:
+        return data(keccak256(params.data(payload, "data")))
 
     async def net_version(self) -> str:
         return str(self.node.genesis.chain_id)
 
+    async def net_listening(self) -> bool:
+        return True
+
+    async def net_peerCount(self) -> str:
+        return quantity(0)
+
     async def eth_chainId(self) -> str:
         return quantity(self.node.genesis.chain_id)
+
+    async def eth_syncing(self) -> bool:
+        return False
 
     async def eth_blockNumber(self) -> str:
         return quantity(self.node.chain.height)
 
+    async def eth_accounts(self) -> list[str]:
+        return []  # the node holds no user keys: clients sign
+
+    # -- fees ------------------------------------------------------------------
+
+    async def eth_gasPrice(self) -> str:
+        tip = await self.workers.run(self._suggested_tip)
+        return quantity(self.node.chain.head.base_fee_per_gas + tip)
+
+    async def eth_maxPriorityFeePerGas(self) -> str:
+        return quantity(await self.workers.run(self._suggested_tip))
+
+    def _suggested_tip(self) -> int:
+        head = self.queries.height
+        first = max(0, head - fees.TIP_SAMPLE_BLOCKS + 1)
+        blocks = [self.queries.block(height) for height in range(first, head + 1)]
+        return fees.suggested_tip([block for block in blocks if block is not None])
+
+    async def eth_feeHistory(
+        self, block_count: Any, newest: Any, percentiles: Any = None
+    ) -> dict[str, Any]:
+        count = _count(block_count, "blockCount")
+        newest_ref = params.block_ref(newest, "newestBlock", allow_hash=False)
+        newest_height = height_of(self.queries, newest_ref)
+        wanted = _percentiles(percentiles)
+        if newest_height is None or newest_height > self.queries.height:
+            raise NotFound(f"block {newest} does not exist (the head is {self.queries.height})")
+        count = min(count, self.limits.max_fee_history_blocks, newest_height + 1)
+        return await self.workers.run(self._fee_history, count, newest_height, wanted)
+
+    def _fee_history(self, count: int, newest: int, percentiles: list[float]) -> dict[str, Any]:
+        oldest = newest - count + 1
+        base_fees, ratios, rewards = [], [], []
+        for height in range(oldest, newest + 1):
+            block, receipts = self._block_and_receipts(height)
+            header = block.header
+            base_fees.append(quantity(header.base_fee_per_gas))
+            ratios.append(header.gas_used / header.gas_limit if header.gas_limit else 0.0)
+            if percentiles:
+                rewards.append(
+                    [quantity(r) for r in fees.block_rewards(block, receipts, percentiles)]
+                )
+        # the base fee of the block after the newest: fixed by genesis
+        base_fees.append(quantity(self.node.genesis.base_fee_per_gas))
+        result: dict[str, Any] = {
+            "oldestBlock": quantity(oldest),
+            "baseFeePerGas": base_fees if count else [],
+            "gasUsedRatio": ratios,
+        }
+        if percentiles:
+            result["reward"] = rewards
+        return result
+
+    # -- state at the head -------------------------------------------------------
+
     async def eth_getBalance(self, address: Any, block: Any = "latest") -> str:
-        self._head_only(block)
-        return quantity(self.node.account(parse_addr(address)).balance)
+        who = params.address(address)
+        require_head_state(self.queries, params.block_ref(block))
+        return quantity(self.node.account(who).balance)
 
     async def eth_getTransactionCount(self, address: Any, block: Any = "latest") -> str:
-        who = parse_addr(address)
-        if block == "pending":
+        who = params.address(address)
+        ref = params.block_ref(block)
+        if ref.tag == "pending":
             return quantity(self.node.pending_nonce(who))
-        self._head_only(block)
+        require_head_state(self.queries, ref)
         return quantity(self.node.account(who).nonce)
 
     async def eth_getCode(self, address: Any, block: Any = "latest") -> str:
-        self._head_only(block)
-        return data(self.node.code(parse_addr(address)))
+        who = params.address(address)
+        require_head_state(self.queries, params.block_ref(block))
+        return data(self.node.code(who))
 
     async def eth_getStorageAt(self, address: Any, slot: Any, block: Any = "latest") -> str:
-        self._head_only(block)
-        value = self.node.storage(parse_addr(address), parse_quantity(slot, "slot"))
-        return data(value.to_bytes(32, "big"))
+        who = params.address(address)
+        key = params.quantity(slot, "slot")
+        require_head_state(self.queries, params.block_ref(block))
+        return data(self.node.storage(who, key).to_bytes(32, "big"))
 
-    async def eth_sendRawTransaction(self, raw: Any) -> str:
-        tx = self.node.submit_transaction(parse_data(raw, "transaction"))
-        return data(tx.hash)
+    # -- blocks ----------------------------------------------------------------
 
-    async def eth_getTransactionReceipt(self, tx_hash: Any) -> dict[str, Any] | None:
-        try:
-            record = self.node.receipt(parse_data(tx_hash, "transaction hash"))
-        except NotFound:
-            return None
-        earlier = self.node.chain.receipts_at(record.height)[: record.index]
-        first_log_index = sum(len(receipt.logs) for receipt in earlier)
-        return format_receipt(record, first_log_index, self.node.genesis.base_fee_per_gas)
-
-    async def eth_getBlockByNumber(self, tag: Any, full: Any = False) -> dict[str, Any] | None:
-        if tag in (*HEAD_TAGS, "earliest"):
-            height = 0 if tag == "earliest" else self.node.chain.height
-        else:
-            height = parse_quantity(tag, "block number")
-        try:
-            block = self.node.block(height)
-        except NotFound:
-            return None
-        return self.format_block(block, bool(full))
+    async def eth_getBlockByNumber(self, block: Any, full: Any = False) -> dict[str, Any] | None:
+        height = height_of(self.queries, params.block_ref(block, allow_hash=False))
+        return await self.workers.run(self._format_block, height, params.boolean(full, "full"))
 
     async def eth_getBlockByHash(self, block_hash: Any, full: Any = False) -> dict[str, Any] | None:
-        try:
-            block = self.node.block_by_hash(parse_data(block_hash, "block hash"))
-        except NotFound:
+        height = self.queries.height_of(params.hash32(block_hash, "block hash"))
+        return await self.workers.run(self._format_block, height, params.boolean(full, "full"))
+
+    def _format_block(self, height: int | None, full: bool) -> dict[str, Any] | None:
+        found = None if height is None else self._find_block(height)
+        if found is None:
             return None
-        return self.format_block(block, bool(full))
+        block, block_hash, receipts = found
+        return format_block(block, block_hash, receipts, full)
 
-    async def baychain_status(self) -> dict[str, Any]:
-        status = self.node.status()
-        return {
-            "height": quantity(status.height),
-            "headHash": data(status.head_hash),
-            "stateRoot": data(status.state_root),
-            "crypto": status.crypto,
-            "chainId": quantity(status.chain_id),
-            "hardfork": status.hardfork,
-            "pending": status.pending,
-            "queued": status.queued,
-        }
+    async def eth_getBlockTransactionCountByNumber(self, block: Any) -> str | None:
+        height = height_of(self.queries, params.block_ref(block, allow_hash=False))
+        return await self.workers.run(self._transaction_count, height)
 
-    def format_block(self, block: Block, full: bool) -> dict[str, Any]:
-        """A block in the execution-apis shape (BFT-meaningless fields neutral)."""
+    async def eth_getBlockTransactionCountByHash(self, block_hash: Any) -> str | None:
+        height = self.queries.height_of(params.hash32(block_hash, "block hash"))
+        return await self.workers.run(self._transaction_count, height)
+
+    def _transaction_count(self, height: int | None) -> str | None:
+        block = None if height is None else self.queries.block(height)
+        return None if block is None else quantity(len(block.transactions))
+
+    async def eth_getBlockReceipts(self, block: Any) -> list[dict[str, Any]] | None:
+        height = height_of(self.queries, params.block_ref(block))
+        return await self.workers.run(self._block_receipts, height)
+
+    def _block_receipts(self, height: int | None) -> list[dict[str, Any]] | None:
+        found = None if height is None else self._find_block(height)
+        if found is None:
+            return None
+        block, block_hash, receipts = found
         header = block.header
-        block_hash = header_hash(header, self.node.suite)
-        receipts = self.node.chain.receipts_at(header.height)
-        logs = [log for receipt in receipts for log in receipt.logs]
-        txs: list[Any] = [
-            format_transaction(tx, block_hash, header.height, index, header.base_fee_per_gas)
-            if full
-            else data(tx.hash)
-            for index, tx in enumerate(block.transactions)
+        return [
+            format_receipt(
+                receipt,
+                tx,
+                (block_hash, header.height, index, header.timestamp_ms),
+                first,
+                header.base_fee_per_gas,
+            )
+            for index, (tx, receipt, first) in enumerate(
+                zip(block.transactions, receipts, receipt_locations(receipts), strict=True)
+            )
         ]
-        return {
-            "number": quantity(header.height),
-            "hash": data(block_hash),
-            "parentHash": data(header.parent_hash),
-            "nonce": "0x0000000000000000",
-            "sha3Uncles": "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347",
-            "logsBloom": data(logs_bloom(logs)),
-            "transactionsRoot": data(header.transactions_root),
-            "stateRoot": data(header.state_root),
-            "receiptsRoot": data(header.receipts_root),
-            "miner": data(header.proposer),
-            "difficulty": "0x0",
-            "totalDifficulty": "0x0",
-            "extraData": data(header.extra_data),
-            "size": quantity(len(encode_block(block))),
-            "gasLimit": quantity(header.gas_limit),
-            "gasUsed": quantity(header.gas_used),
-            "timestamp": quantity(header.timestamp_ms // 1000),
-            "transactions": txs,
-            "uncles": [],
-            "mixHash": data(header.parent_hash),
-            "baseFeePerGas": quantity(header.base_fee_per_gas),
-        }
+
+    # -- transactions ------------------------------------------------------------
+
+    async def eth_getTransactionByHash(self, tx_hash: Any) -> dict[str, Any] | None:
+        wanted = params.hash32(tx_hash, "transaction hash")
+        pending = self.node.mempool.get(wanted)  # the pool lives on the event loop
+        if pending is not None:
+            return format_transaction(pending, None, self.node.chain.head.base_fee_per_gas)
+        return await self.workers.run(self._committed_transaction, wanted)
+
+    def _committed_transaction(self, tx_hash: Hash32) -> dict[str, Any] | None:
+        location = self.queries.tx_location(tx_hash)
+        return None if location is None else self._transaction_at(*location)
+
+    async def eth_getTransactionByBlockNumberAndIndex(
+        self, block: Any, index: Any
+    ) -> dict[str, Any] | None:
+        height = height_of(self.queries, params.block_ref(block, allow_hash=False))
+        position = params.quantity(index, "index", bits=64)
+        if height is None:
+            return None
+        return await self.workers.run(self._transaction_at, height, position)
+
+    async def eth_getTransactionByBlockHashAndIndex(
+        self, block_hash: Any, index: Any
+    ) -> dict[str, Any] | None:
+        height = self.queries.height_of(params.hash32(block_hash, "block hash"))
+        position = params.quantity(index, "index", bits=64)
+        if height is None:
+            return None
+        return await self.workers.run(self._transaction_at, height, position)
+
+    def _transaction_at(self, height: int, index: int) -> dict[str, Any] | None:
+        found = self._find_block(height)
+        if found is None or index >= len(found[0].transactions):
+            return None
+        block, block_hash, _ = found
+        header = block.header
+        return format_transaction(
+            block.transactions[index],
+            (block_hash, height, index, header.timestamp_ms),
+            header.base_fee_per_gas,
+        )
+
+    async def eth_getTransactionReceipt(self, tx_hash: Any) -> dict[str, Any] | None:
+        wanted = params.hash32(tx_hash, "transaction hash")
+        return await self.workers.run(self._receipt, wanted)
+
+    def _receipt(self, tx_hash: Hash32) -> dict[str, Any] | None:
+        location = self.queries.tx_location(tx_hash)
+        found = None if location is None else self._find_block(location[0])
+        if location is None or found is None:
+            return None
+        height, index = location
+        block, block_hash, receipts = found
+        header = block.header
+        first = sum(len(receipt.logs) for receipt in receipts[:index])
+        return format_receipt(
+            receipts[index],
+            block.transactions[index],
+            (block_hash, height, index, header.timestamp_ms),
+            first,
+            header.base_fee_per_gas,
+        )
+
+    async def eth_sendRawTransaction(self, raw: Any) -> str:
+        # the signature check runs on a worker; the pool (event loop only) takes the result
+        payload = params.data(raw, "transaction")
+        decoded = await self.workers.run(self.node.mempool.decode_raw, payload)
+        return data(self.node.submit_decoded(decoded).hash)
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _find_block(self, height: int) -> tuple[Block, Hash32, tuple[Receipt, ...]] | None:
+        block = self.queries.block(height)
+        receipts = self.queries.receipts(height)
+        block_hash = self.queries.block_hash(height)
+        if block is None or receipts is None or block_hash is None:
+            return None
+        return block, block_hash, receipts
+
+    def _block_and_receipts(self, height: int) -> tuple[Block, tuple[Receipt, ...]]:
+        found = self._find_block(height)
+        if found is None:
+            raise NotFound(f"no block at height {height}")
+        return found[0], found[2]
 
 
-def format_transaction(
-    tx: Transaction, block_hash: bytes | None, height: int | None, index: int | None, base_fee: int
-) -> dict[str, Any]:
-    """A transaction in the execution-apis shape."""
-    body: dict[str, Any] = {
-        "type": quantity(tx.tx_type),
-        "hash": data(tx.hash),
-        "nonce": quantity(tx.nonce),
-        "blockHash": None if block_hash is None else data(block_hash),
-        "blockNumber": None if height is None else quantity(height),
-        "transactionIndex": None if index is None else quantity(index),
-        "from": data(tx.sender),
-        "to": None if tx.to is None else data(tx.to),
-        "value": quantity(tx.value),
-        "gas": quantity(tx.gas_limit),
-        "gasPrice": quantity(tx.effective_gas_price(base_fee)),
-        "input": data(tx.data),
-        "r": quantity(tx.r),
-        "s": quantity(tx.s),
-        "v": quantity(tx.v),
-    }
-    if tx.chain_id is not None:
-        body["chainId"] = quantity(tx.chain_id)
-    if tx.tx_type != LEGACY_TX_TYPE:
-        body["maxFeePerGas"] = quantity(tx.max_fee_per_gas)
-        body["maxPriorityFeePerGas"] = quantity(tx.max_priority_fee_per_gas)
-        body["accessList"] = [
-            {"address": data(address), "storageKeys": [data(key) for key in keys]}
-            for address, keys in tx.access_list
-        ]
-        body["yParity"] = quantity(tx.v)
-    return body
+def _count(value: Any, name: str) -> int:
+    """A count given as a QUANTITY or (as some clients send it) a JSON integer."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise InvalidParams(f"{name} must not be negative")
+        return value
+    return params.quantity(value, name, bits=64)
 
 
-def format_receipt(record: ReceiptRecord, first_log_index: int, base_fee: int) -> dict[str, Any]:
-    """A receipt in the execution-apis shape; log indexes count from ``first_log_index``."""
-    receipt, tx = record.receipt, record.transaction
-    return {
-        "type": quantity(receipt.tx_type),
-        "transactionHash": data(tx.hash),
-        "transactionIndex": quantity(record.index),
-        "blockHash": data(record.block_hash),
-        "blockNumber": quantity(record.height),
-        "from": data(tx.sender),
-        "to": None if tx.to is None else data(tx.to),
-        "cumulativeGasUsed": quantity(receipt.cumulative_gas_used),
-        "gasUsed": quantity(receipt.gas_used),
-        "contractAddress": None
-        if receipt.contract_address is None
-        else data(receipt.contract_address),
-        "logs": [
-            {
-                "address": data(log.address),
-                "topics": [data(topic) for topic in log.topics],
-                "data": data(log.data),
-                "blockNumber": quantity(record.height),
-                "blockHash": data(record.block_hash),
-                "transactionHash": data(tx.hash),
-                "transactionIndex": quantity(record.index),
-                "logIndex": quantity(first_log_index + position),
-                "removed": False,
-            }
-            for position, log in enumerate(receipt.logs)
-        ],
-        "logsBloom": data(logs_bloom(receipt.logs)),
-        "status": quantity(receipt.status),
-        "effectiveGasPrice": quantity(tx.effective_gas_price(base_fee)),
-    }
+def _percentiles(value: Any) -> list[float]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(
+        isinstance(p, int | float) and not isinstance(p, bool) for p in value
+    ):
+        raise InvalidParams("rewardPercentiles must be a list of numbers")
+    wanted = [float(p) for p in value]
+    if any(not 0 <= p <= 100 for p in wanted) or wanted != sorted(wanted):
+        raise InvalidParams("rewardPercentiles must rise monotonically within 0..100")
+    if len(wanted) > 100:
+        raise InvalidParams("rewardPercentiles lists more than 100 values")
+    return wanted

@@ -1,15 +1,31 @@
 """JSON-RPC 2.0 framing: parse requests, dispatch them, shape results and errors.
 
 This is the one boundary where BayChain errors become JSON-RPC error codes
-(``error_for``). Transport (HTTP, WebSocket) lives in ``rpc/server.py``.
+(:func:`error_for`). Transports (HTTP, WebSocket) live in ``rpc/server.py``.
 
-Codes: -32700 parse error, -32600 invalid request, -32601 method not found,
--32602 invalid params, -32603 internal error, -32000 a transaction or request
-the node refuses (the message says why), -32001 resource not found.
+=======  ==================================================================
+code     meaning
+=======  ==================================================================
+-32700   parse error: the body is not JSON
+-32600   invalid request: not a JSON-RPC 2.0 request object, empty or oversized batch
+-32601   method not found (also eth_subscribe over HTTP, which cannot push)
+-32602   invalid params: wrong count or type; the message names the parameter
+-32603   internal error (logged on the node; the answer says no more)
+3        execution reverted (eth_call, eth_estimateGas); ``data`` is the revert data
+-32000   the node refuses: a rejected transaction (nonce too low, insufficient funds,
+         wrong chain id, pool full, ...), a call that cannot run, historical state
+-32001   resource not found: an unknown block hash where a block is required
+-32005   limit exceeded: log range or result count, open filters, subscriptions, busy
+=======  ==================================================================
+
+A handler is registered with its JSON-RPC name and called with the request's
+positional params (after the session, for handlers that take one). The number
+of params is checked against the handler's signature before it is called.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -17,11 +33,9 @@ from typing import Any
 
 from baychain.errors import (
     BayChainError,
-    CryptoError,
-    DecodingError,
-    InvalidTransaction,
+    ExecutionReverted,
     NotFound,
-    TransactionRejected,
+    StoreError,
 )
 
 log = logging.getLogger("baychain.rpc")
@@ -31,10 +45,13 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
+EXECUTION_REVERTED = 3
 SERVER_ERROR = -32000
 RESOURCE_NOT_FOUND = -32001
+LIMIT_EXCEEDED = -32005
 
 MAX_BATCH_LENGTH = 1_000
+"""Default bound on the number of requests in one batch."""
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -56,91 +73,149 @@ class InvalidParams(RpcError):
         super().__init__(INVALID_PARAMS, message)
 
 
+class LimitExceeded(RpcError):
+    """A request asks more than the node's limits allow; the message says which limit."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(LIMIT_EXCEEDED, message)
+
+
 def error_for(error: BaseException) -> RpcError:
     """Map an exception raised by a handler to its JSON-RPC error."""
     if isinstance(error, RpcError):
         return error
+    if isinstance(error, ExecutionReverted):
+        return RpcError(EXECUTION_REVERTED, str(error), "0x" + error.data.hex())
     if isinstance(error, NotFound):
         return RpcError(RESOURCE_NOT_FOUND, str(error))
-    if isinstance(error, DecodingError | CryptoError | InvalidTransaction | TransactionRejected):
-        return RpcError(SERVER_ERROR, str(error))
+    if isinstance(error, StoreError):
+        log.error("store error while serving a request: %s", error)
+        return RpcError(INTERNAL_ERROR, f"internal error: {error}")
     if isinstance(error, BayChainError):
         return RpcError(SERVER_ERROR, str(error))
     log.exception("internal error while serving a request", exc_info=error)
     return RpcError(INTERNAL_ERROR, "internal error")
 
 
-def _error_response(request_id: Any, error: RpcError) -> dict[str, Any]:
+def error_response(request_id: Any, error: RpcError) -> dict[str, Any]:
+    """The response object carrying ``error``."""
     body: dict[str, Any] = {"code": error.code, "message": error.message}
     if error.data is not None:
         body["data"] = error.data
     return {"jsonrpc": "2.0", "id": request_id, "error": body}
 
 
+class _Method:
+    __slots__ = ("handler", "max_params", "min_params", "with_session")
+
+    def __init__(self, handler: Handler, with_session: bool) -> None:
+        self.handler = handler
+        self.with_session = with_session
+        positional = [
+            p
+            for p in inspect.signature(handler).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        ]
+        if with_session:
+            positional = positional[1:]
+        variadic = any(p.kind == p.VAR_POSITIONAL for p in positional)
+        fixed = [p for p in positional if p.kind != p.VAR_POSITIONAL]
+        self.min_params = sum(1 for p in fixed if p.default is p.empty)
+        self.max_params = None if variadic else len(fixed)
+
+
+def _valid_id(request_id: Any) -> bool:
+    return request_id is None or (
+        isinstance(request_id, str | int | float) and not isinstance(request_id, bool)
+    )
+
+
 class Dispatcher:
-    """Routes JSON-RPC requests to async handlers registered by method name."""
+    """Routes JSON-RPC requests to async handlers registered by method name.
 
-    def __init__(self) -> None:
-        self._methods: dict[str, Handler] = {}
+    ``session`` (opaque here) is the client connection's state, handed to the
+    handlers registered ``with_session``.
+    """
 
-    def register(self, name: str, handler: Handler) -> None:
-        """Serve ``name`` with ``handler(*params)``."""
-        self._methods[name] = handler
+    def __init__(self, *, max_batch_length: int = MAX_BATCH_LENGTH) -> None:
+        self._methods: dict[str, _Method] = {}
+        self.max_batch_length = max_batch_length
+
+    def register(self, name: str, handler: Handler, *, with_session: bool = False) -> None:
+        """Serve ``name`` with ``handler(*params)`` (``handler(session, *params)`` if asked)."""
+        self._methods[name] = _Method(handler, with_session)
 
     @property
     def methods(self) -> list[str]:
         """Names of the served methods, sorted."""
         return sorted(self._methods)
 
-    async def handle_text(self, text: str | bytes) -> str | None:
+    async def handle_text(self, text: str | bytes, session: object = None) -> str | None:
         """Answer one HTTP body or WebSocket frame; None when nothing is to be sent back."""
         try:
             payload = json.loads(text)
         except (ValueError, UnicodeDecodeError):
-            return json.dumps(_error_response(None, RpcError(PARSE_ERROR, "parse error")))
+            return json.dumps(error_response(None, RpcError(PARSE_ERROR, "parse error")))
         if isinstance(payload, list):
             if not payload:
-                return json.dumps(_error_response(None, RpcError(INVALID_REQUEST, "empty batch")))
-            if len(payload) > MAX_BATCH_LENGTH:
-                return json.dumps(
-                    _error_response(
-                        None, RpcError(INVALID_REQUEST, f"batch longer than {MAX_BATCH_LENGTH}")
-                    )
+                return json.dumps(error_response(None, RpcError(INVALID_REQUEST, "empty batch")))
+            if len(payload) > self.max_batch_length:
+                error = RpcError(
+                    INVALID_REQUEST,
+                    f"batch of {len(payload)} requests is longer than {self.max_batch_length}",
                 )
-            answers = [await self.handle_request(item) for item in payload]
+                return json.dumps(error_response(None, error))
+            answers = [await self.handle_request(item, session) for item in payload]
             kept = [answer for answer in answers if answer is not None]
             return json.dumps(kept) if kept else None
-        answer = await self.handle_request(payload)
+        answer = await self.handle_request(payload, session)
         return None if answer is None else json.dumps(answer)
 
-    async def handle_request(self, request: Any) -> dict[str, Any] | None:
+    async def handle_request(
+        self, request: Any, session: object = None
+    ) -> dict[str, Any] | None:
         """Answer one request object (None for a notification)."""
         if not isinstance(request, dict) or request.get("jsonrpc") != "2.0":
-            return _error_response(None, RpcError(INVALID_REQUEST, "invalid request"))
+            return error_response(None, RpcError(INVALID_REQUEST, "invalid request"))
         request_id = request.get("id")
+        if not _valid_id(request_id):
+            return error_response(None, RpcError(INVALID_REQUEST, "id must be a string or number"))
         is_notification = "id" not in request
         method = request.get("method")
         params = request.get("params", [])
         if not isinstance(method, str):
-            return _error_response(request_id, RpcError(INVALID_REQUEST, "method must be a string"))
-        if not isinstance(params, list):
-            return _error_response(request_id, RpcError(INVALID_PARAMS, "params must be an array"))
-        handler = self._methods.get(method)
-        if handler is None:
+            return error_response(request_id, RpcError(INVALID_REQUEST, "method must be a string"))
+        if params is None:
+            params = []
+        entry = self._methods.get(method)
+        if entry is None:
             error = RpcError(
                 METHOD_NOT_FOUND, f"the method {method} does not exist/is not available"
             )
-            return None if is_notification else _error_response(request_id, error)
+            return None if is_notification else error_response(request_id, error)
+        if not isinstance(params, list):
+            return error_response(request_id, InvalidParams("params must be an array"))
+        if len(params) < entry.min_params or (
+            entry.max_params is not None and len(params) > entry.max_params
+        ):
+            return error_response(request_id, InvalidParams(_arity_message(method, entry, params)))
         try:
-            result = await handler(*params)
-        except TypeError as error:
-            if "positional argument" not in str(error):
-                return _error_response(request_id, error_for(error))
-            return _error_response(
-                request_id, RpcError(INVALID_PARAMS, f"wrong number of params for {method}")
-            )
+            if entry.with_session:
+                result = await entry.handler(session, *params)
+            else:
+                result = await entry.handler(*params)
         except Exception as error:  # every failure becomes an answer; the server keeps serving
-            return None if is_notification else _error_response(request_id, error_for(error))
+            return None if is_notification else error_response(request_id, error_for(error))
         if is_notification:
             return None
         return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+
+def _arity_message(method: str, entry: _Method, params: list[Any]) -> str:
+    if entry.max_params == entry.min_params:
+        wanted = str(entry.min_params)
+    elif entry.max_params is None:
+        wanted = f"at least {entry.min_params}"
+    else:
+        wanted = f"{entry.min_params} to {entry.max_params}"
+    return f"wrong number of params for {method}: expected {wanted}, got {len(params)}"

@@ -1,47 +1,169 @@
-"""The JSON-RPC HTTP transport (aiohttp): POST bodies in, JSON answers out.
+"""The JSON-RPC transports (aiohttp): HTTP POST and WebSocket on one port, one path.
 
-Bounds protect the node: request bodies above ``MAX_BODY_BYTES`` are refused
-with HTTP 413 before they are read, batches are bounded by the dispatcher, and
-the server listens on 127.0.0.1 unless the configuration opens it.
+``POST /`` answers a request or a batch. ``GET /`` with a WebSocket handshake
+opens a connection that takes the same requests and also receives
+subscription notifications; a ``GET`` without a handshake gets 405.
+
+Bounds (``rpc/limits.py``), each answered without disturbing block production:
+
+- a body over ``max_body_bytes`` gets HTTP 413, refused from its
+  ``Content-Length`` before it is read (or as soon as a chunked body passes the
+  limit); a WebSocket message over it closes the socket with 1009;
+- more than ``max_connections`` requests in progress plus open WebSockets get 503;
+- a WebSocket client that lets ``max_queued_messages`` answers and notifications
+  pile up is disconnected at once; pings every 30 s close dead peers.
+
+The server listens on 127.0.0.1 unless the configuration (``[rpc] host``) or
+``baychain node --rpc-host`` opens it. Stopping closes open WebSockets (1001)
+and waits at most ``SHUTDOWN_TIMEOUT_S`` for requests in progress.
 """
 
 from __future__ import annotations
 
-from aiohttp import web
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
 
-from baychain.rpc.jsonrpc import Dispatcher
+from aiohttp import WSCloseCode, WSMsgType, web
 
-MAX_BODY_BYTES = 5 * 2**20
+from baychain.rpc.service import RpcService
+from baychain.rpc.session import Session
+
+__all__ = ["HEARTBEAT_S", "SHUTDOWN_TIMEOUT_S", "RpcServer", "make_app"]
+
+log = logging.getLogger("baychain.rpc")
+
+HEARTBEAT_S = 30.0
+"""Seconds between WebSocket pings; a peer that does not answer one is dropped."""
+
+SHUTDOWN_TIMEOUT_S = 5.0
+"""How long stopping waits for requests in progress (open WebSockets are closed with 1001)."""
+
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def make_app(dispatcher: Dispatcher) -> web.Application:
-    """An aiohttp application answering JSON-RPC on POST /."""
+def make_app(service: RpcService) -> web.Application:
+    """An aiohttp application serving ``service`` over HTTP and WebSocket on ``/``."""
+    limits = service.limits
+    active = 0
+    open_sockets: set[web.WebSocketResponse] = set()
 
-    async def handle(request: web.Request) -> web.Response:
-        body = await request.read()
-        answer = await dispatcher.handle_text(body)
+    @web.middleware
+    async def bound_connections(request: web.Request, handler: _Handler) -> web.StreamResponse:
+        nonlocal active
+        if active >= limits.max_connections:
+            return web.Response(
+                status=503, text=f"too many connections ({limits.max_connections}); retry later"
+            )
+        active += 1
+        try:
+            return await handler(request)
+        finally:
+            active -= 1
+
+    async def handle_post(request: web.Request) -> web.Response:
+        length = request.content_length
+        if length is not None and length > limits.max_body_bytes:
+            return _too_large(limits.max_body_bytes)
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _too_large(limits.max_body_bytes)
+        except ConnectionError:  # the client left before sending its whole body
+            return web.Response(status=400, text="incomplete request body")
+        answer = await service.handle(body)
         if answer is None:
             return web.Response(status=204)
         return web.Response(text=answer, content_type="application/json")
 
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
-    app.router.add_post("/", handle)
+    async def handle_get(request: web.Request) -> web.StreamResponse:
+        socket = web.WebSocketResponse(max_msg_size=limits.max_body_bytes, heartbeat=HEARTBEAT_S)
+        if not socket.can_prepare(request).ok:
+            return web.Response(
+                status=405,
+                headers={"Allow": "POST"},
+                text="JSON-RPC: POST a request, or open a WebSocket on this URL",
+            )
+        await socket.prepare(request)
+        open_sockets.add(socket)
+        try:
+            await _serve_socket(service, request, socket)
+        finally:
+            open_sockets.discard(socket)
+        return socket
+
+    async def close_sockets(_: web.Application) -> None:
+        for socket in list(open_sockets):
+            await socket.close(code=WSCloseCode.GOING_AWAY, message=b"node shutting down")
+
+    app = web.Application(client_max_size=limits.max_body_bytes, middlewares=[bound_connections])
+    app.router.add_post("/", handle_post)
+    app.router.add_get("/", handle_get)
+    app.on_shutdown.append(close_sockets)
     return app
 
 
-class RpcServer:
-    """A running JSON-RPC HTTP listener."""
+def _too_large(limit: int) -> web.Response:
+    return web.Response(status=413, text=f"request body larger than {limit} bytes")
 
-    def __init__(self, dispatcher: Dispatcher, host: str, port: int) -> None:
-        self._runner = web.AppRunner(make_app(dispatcher), access_log=None)
+
+async def _serve_socket(
+    service: RpcService, request: web.Request, socket: web.WebSocketResponse
+) -> None:
+    transport = request.transport
+
+    def cut_off() -> None:
+        log.warning("closing a WebSocket client that fell too far behind")
+        if transport is not None:
+            transport.abort()
+
+    session = service.open_session(on_overflow=cut_off)
+    writer = asyncio.create_task(_write(socket, session))
+    try:
+        async for message in socket:
+            if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                answer = await service.handle(message.data, session)
+                if answer is not None:
+                    session.send(answer)
+            elif message.type == WSMsgType.ERROR:
+                break
+    finally:
+        service.close_session(session)
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        await socket.close()
+
+
+async def _write(socket: web.WebSocketResponse, session: Session) -> None:
+    """Send the session's queued messages until it closes or the peer goes away."""
+    try:
+        while (batch := await session.drain()) is not None:
+            for text in batch:
+                await socket.send_str(text)
+    except (ConnectionError, RuntimeError):
+        session.close()  # the peer went away; the reader loop ends on its own
+
+
+class RpcServer:
+    """A running JSON-RPC listener (HTTP and WebSocket on one port)."""
+
+    def __init__(self, service: RpcService, host: str, port: int) -> None:
+        self.service = service
+        self._runner = web.AppRunner(
+            make_app(service), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S
+        )
         self.host = host
         self.port = port
 
     async def start(self) -> None:
-        """Bind and start serving."""
+        """Bind and start serving (port 0 picks a free port, then :attr:`port` tells it)."""
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
+        if self.port == 0:
+            self.port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
         """Stop serving and close connections."""
@@ -49,5 +171,10 @@ class RpcServer:
 
     @property
     def url(self) -> str:
-        """The URL clients use."""
+        """The HTTP URL clients use."""
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The WebSocket URL clients use."""
+        return f"ws://{self.host}:{self.port}"

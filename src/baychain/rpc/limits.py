@@ -1,0 +1,47 @@
+"""The bounds that protect a node from its JSON-RPC clients.
+
+Every bound has a default that serves a laptop; in-process users pass their
+own :class:`RpcLimits` to :class:`~baychain.rpc.service.RpcService`. What
+happens at each bound is documented in ``docs/json-rpc.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["RpcLimits"]
+
+
+@dataclass(frozen=True, slots=True)
+class RpcLimits:
+    """Bounds on requests, queries, filters, subscriptions and connections."""
+
+    max_body_bytes: int = 5 * 2**20
+    """Largest HTTP body or WebSocket message; bigger bodies get HTTP 413 (WS: close 1009)."""
+    max_batch_length: int = 1_000
+    """Most requests in one batch (-32600 above)."""
+    max_log_block_range: int = 10_000
+    """Most blocks one eth_getLogs / eth_getFilterLogs query may span (-32005 above)."""
+    max_log_results: int = 10_000
+    """Most logs one query may return (-32005 above)."""
+    max_filters: int = 1_000
+    """Filters installed over HTTP, node-wide (-32005 above)."""
+    max_filters_per_connection: int = 100
+    """Filters one WebSocket connection may hold (-32005 above)."""
+    max_subscriptions_per_connection: int = 100
+    """Subscriptions one WebSocket connection may hold (-32005 above)."""
+    filter_timeout_s: float = 300.0
+    """A filter not polled for this long is uninstalled (geth's five minutes)."""
+    max_pending_filter_hashes: int = 10_000
+    """Transaction hashes a pending-transaction filter buffers between polls (oldest dropped)."""
+    max_connections: int = 256
+    """Concurrent HTTP requests plus open WebSockets; more get HTTP 503."""
+    max_queued_messages: int = 10_000
+    """Answers and notifications queued for one WebSocket; a client that falls this far
+    behind is disconnected (close 1008) so that it cannot make the node buffer without end."""
+    max_fee_history_blocks: int = 1_024
+    """Most blocks one eth_feeHistory call covers (larger counts are clamped, as geth does)."""
+    call_threads: int = 2
+    """Threads that run eth_call, eth_estimateGas, log queries and block reads."""
+    max_queued_calls: int = 64
+    """Such requests running or waiting at once; more get -32005 (the node is busy)."""
