@@ -1,0 +1,45 @@
+"""The public API of baychain.network is pinned by ``__all__`` (each module's too)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import baychain.network
+
+MODULES = [
+    "backoff",
+    "config",
+    "connection",
+    "frames",
+    "gossip",
+    "handshake",
+    "metrics",
+    "pki",
+    "scoring",
+    "stream",
+    "transport",
+]
+
+
+@pytest.mark.parametrize("module", ["", *MODULES])
+def test_every_exported_name_exists(module: str) -> None:
+    name = "baychain.network" + (f".{module}" if module else "")
+    imported = importlib.import_module(name)
+    assert imported.__all__ == sorted(imported.__all__, key=lambda n: (not n.isupper(), n))
+    for exported in imported.__all__:
+        assert hasattr(imported, exported), f"{name} exports missing {exported}"
+
+
+def test_the_package_exports_what_the_node_wires() -> None:
+    for needed in (
+        "PeerManager",
+        "TransportConfig",
+        "PeerAddress",
+        "NodeIdentity",
+        "TlsCredentials",
+        "MessageKind",
+        "TransactionGossip",
+    ):
+        assert needed in baychain.network.__all__
