@@ -3,6 +3,9 @@
 Slow tests (long published vectors, soaks) are skipped by default so the
 everyday run stays fast; ``pytest --runslow`` runs them too. The ``slow``
 marker itself is declared in pyproject.toml.
+
+``--seeds N`` sets how many seeds the consensus simulator test runs (default
+1,000; ``pytest tests/consensus --seeds 100000`` for a long run).
 """
 
 from __future__ import annotations
@@ -16,6 +19,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="also run tests marked @pytest.mark.slow",
+    )
+    parser.addoption(
+        "--seeds",
+        type=int,
+        default=1000,
+        help="number of consensus simulator seeds to run (tests/consensus/test_simulator.py)",
     )
 
 
