@@ -1,0 +1,59 @@
+"""Consensus parameters: round timeouts that grow with the round, and engine limits.
+
+Timeouts follow the paper's ``timeoutPropose(r)``, ``timeoutPrevote(r)`` and
+``timeoutPrecommit(r)``: a base plus ``round * delta``, so after the network becomes
+timely again there is a round from which every timeout exceeds the message delay
+and correct validators decide (docs/consensus.md, liveness). Defaults are those of
+Tendermint/CometBFT. All values are milliseconds of the driver's clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from baychain.crypto.suite import CryptoSuite
+
+__all__ = ["EngineConfig", "TimeoutConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class TimeoutConfig:
+    """Round timeouts (base + round * delta) and the re-broadcast period, in ms."""
+
+    propose_ms: int = 3000
+    propose_delta_ms: int = 500
+    prevote_ms: int = 1000
+    prevote_delta_ms: int = 500
+    precommit_ms: int = 1000
+    precommit_delta_ms: int = 500
+    gossip_ms: int = 2000
+    """Period of re-sending this node's latest messages (the gossip guarantee the
+    liveness proof assumes: every message eventually reaches every correct node)."""
+
+    def propose(self, round: int) -> int:
+        """Milliseconds to wait for the proposal of ``round``."""
+        return self.propose_ms + round * self.propose_delta_ms
+
+    def prevote(self, round: int) -> int:
+        """Milliseconds to wait after seeing prevotes of a quorum in ``round``."""
+        return self.prevote_ms + round * self.prevote_delta_ms
+
+    def precommit(self, round: int) -> int:
+        """Milliseconds to wait after seeing precommits of a quorum in ``round``."""
+        return self.precommit_ms + round * self.precommit_delta_ms
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """What one consensus engine needs to know about its chain and its limits."""
+
+    chain_id: int
+    suite: CryptoSuite
+    timeouts: TimeoutConfig = field(default_factory=TimeoutConfig)
+    empty_blocks: bool = True
+    """When False, round 0 of a height starts (proposal, propose timeout) only once the
+    pool has transactions or another validator's message for the height arrives."""
+    max_future_messages: int = 10_000
+    """Messages of the next height kept until this node gets there."""
+    max_future_rounds: int = 4
+    """Distinct rounds ahead of ours kept per validator (bounds Byzantine flooding)."""
