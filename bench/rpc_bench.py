@@ -1,4 +1,4 @@
-"""JSON-RPC load benchmark: pre-signed transfers in batched eth_sendRawTransaction, committed tx/s and latency.
+"""JSON-RPC load benchmark: pre-signed transfers in batched sends; committed tx/s and latency.
 
 It starts its own node (``baychain init`` + ``baychain node`` in a temporary
 directory, on a free loopback port), signs every transaction before the clock

@@ -3,8 +3,11 @@
 ::
 
     baychain init   --dir DIR [--crypto ecdsa|sm] [--dev-accounts N] [--chain-id ID]
-    baychain node   --dir DIR [--rpc-host H] [--rpc-port P]   run the node (solo block production)
+    baychain node   --dir DIR [--rpc-host H] [--rpc-port P]   run the node (solo with one genesis
+                                               validator, BFT consensus with more)
     baychain status --dir DIR [--json]         height, head hash, state root, suite, chain id
+    baychain up     [--dir DIR] [--nodes N] [--crypto ecdsa|sm] [--detach]   a local network
+    baychain down   [--dir DIR]                stop what `up --detach` started
 
 Expected errors (bad configuration, a damaged store, a port in use) print one
 clear line on stderr and exit with status 1; they never show a traceback.
@@ -24,8 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from baychain import __version__
+from baychain.consensus.signer_file import FileSignerStore
 from baychain.consensus.solo import SoloPolicy
 from baychain.errors import BayChainError, ConfigError
+from baychain.network.config import PeerAddress, TransportConfig
+from baychain.network.pki import TlsCredentials, TlsFiles
+from baychain.node.bft_runner import BftRunner
 from baychain.node.chain import Chain
 from baychain.node.config import NodeConfig, load_config
 from baychain.node.datadir import dev_accounts_document, init_node_dir, load_validator_key
@@ -103,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     node.set_defaults(command=_cmd_node)
 
+    _add_up_down(commands)
+
     status = commands.add_parser("status", help="show the head of a node's ledger")
     status.add_argument("--dir", type=Path, required=True)
     status.add_argument("--json", action="store_true", help="print JSON")
@@ -136,6 +145,122 @@ def _cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_up_down(commands: Any) -> None:
+    up = commands.add_parser(
+        "up", help="run a whole consortium on this machine (default 4 validators)"
+    )
+    up.add_argument(
+        "--dir", type=Path, default=Path("baychain-net"), help="network directory (./baychain-net)"
+    )
+    up.add_argument(
+        "--nodes", type=int, default=None, metavar="N", help="validators (default 4; 1 = solo)"
+    )
+    up.add_argument("--crypto", choices=("ecdsa", "sm"), default=None, help="default ecdsa")
+    up.add_argument("--dev-accounts", type=int, default=5, metavar="N", help="default 5")
+    up.add_argument("--chain-id", type=int, default=None, help="EIP-155 chain id")
+    up.add_argument("--block-interval-ms", type=int, default=1000, help="default 1000")
+    up.add_argument("--base-rpc-port", type=int, default=8545, help="node I gets this + I")
+    up.add_argument("--base-p2p-port", type=int, default=30300, help="node I gets this + I")
+    up.add_argument(
+        "--detach", action="store_true", help="return once the network commits; leave it running"
+    )
+    up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for a block")
+    up.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING"))
+    up.set_defaults(command=_cmd_up)
+
+    down = commands.add_parser("down", help="stop the network `baychain up --detach` started")
+    down.add_argument("--dir", type=Path, default=Path("baychain-net"))
+    down.add_argument("--timeout", type=float, default=20.0, help="seconds before SIGKILL")
+    down.set_defaults(command=_cmd_down)
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from baychain.node import launcher
+    from baychain.node.network_dir import init_network_dir, read_network_dir
+
+    directory = args.dir.resolve()
+    if (directory / "genesis.json").exists():
+        layout = read_network_dir(directory)
+        count = len(layout.nodes)
+        if args.nodes is not None and args.nodes != count:
+            raise ConfigError(
+                f"{directory} holds a {count}-node network; drop --nodes to restart it, "
+                "or use another --dir for a new one"
+            )
+        if args.crypto is not None and args.crypto != layout.genesis.crypto:
+            raise ConfigError(
+                f"{directory} holds a {layout.genesis.crypto} chain, not {args.crypto}"
+            )
+        running = launcher.running_pids(directory)
+        if running:
+            raise ConfigError(
+                f"the network in {directory} is already running ({', '.join(running)}); "
+                f"stop it with `baychain down --dir {args.dir}`"
+            )
+        print(f"Restarting the {count}-node network in {directory}")
+    else:
+        options: dict[str, Any] = {
+            "nodes": 4 if args.nodes is None else args.nodes,
+            "crypto": args.crypto or "ecdsa",
+            "dev_accounts": args.dev_accounts,
+            "block_interval_ms": args.block_interval_ms,
+            "base_rpc_port": args.base_rpc_port,
+            "base_p2p_port": args.base_p2p_port,
+        }
+        if args.chain_id is not None:
+            options["chain_id"] = args.chain_id
+        launcher.check_ports_free_at(options["nodes"], args.base_rpc_port, args.base_p2p_port)
+        layout = init_network_dir(directory, **options)
+        print(f"Created a {len(layout.nodes)}-node {layout.genesis.crypto} network in {directory}")
+    print(f"Starting {len(layout.nodes)} node(s); logs in {directory}/node*/logs/")
+    network = launcher.start_network(layout, log_level=args.log_level)
+    try:
+        network.wait_until_committing(_height_probe, timeout_s=args.timeout)
+    except BaseException:
+        network.stop()
+        raise
+    _print_network(layout)
+    if args.detach:
+        print(f"\nRunning in the background. Stop it with: baychain down --dir {args.dir}")
+        return 0
+    print("\nPress Ctrl-C to stop the network.")
+    return network.supervise()
+
+
+def _height_probe(url: str) -> int | None:
+    from baychain.sdk.client import Client
+
+    try:
+        return Client(url, timeout_s=2.0).block_number()
+    except (OSError, ValueError, BayChainError):
+        return None
+
+
+def _print_network(layout: Any) -> None:
+    genesis = layout.genesis
+    print(f"\nBayChain network up: chain id {genesis.chain_id}, {genesis.crypto} suite")
+    for node in layout.nodes:
+        print(f"  {node.name}  JSON-RPC {node.rpc_url}  WebSocket {node.ws_url}")
+        print(f"{'':>8}p2p {node.p2p_address}  data {node.directory}")
+    print(f"  network description for scripts: {layout.network_file}")
+    if layout.dev_accounts:
+        print("\nDEVELOPMENT KEYS: publicly known, funded in genesis; never use them for real.")
+        for account in dev_accounts_document(layout.dev_accounts)["accounts"]:
+            print(f"  {account['address']}  private key {account['private_key']}")
+
+
+def _cmd_down(args: argparse.Namespace) -> int:
+    from baychain.node import launcher
+
+    reports = launcher.down(args.dir.resolve(), timeout_s=args.timeout)
+    for report in reports:
+        pid = f" (pid {report.pid})" if report.pid is not None else ""
+        print(f"  {report.name}: {report.outcome}{pid}")
+    stopped = sum(r.outcome != "not running" for r in reports)
+    print(f"stopped {stopped} of {len(reports)} node(s) in {args.dir}")
+    return 0
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     config = load_config(args.dir / "node.toml")
     genesis = load_genesis(config.genesis_file)
@@ -163,16 +288,42 @@ def _cmd_node(args: argparse.Namespace) -> int:
         if validator not in {v.address for v in genesis.validators}:
             raise ConfigError(f"this node's key 0x{validator.hex()} is not a genesis validator")
         node = Node(chain, _mempool_config(config), validator, max_block_txs=config.block_max_txs)
-        asyncio.run(_serve(node, config))
+        asyncio.run(_serve(node, config, key))
     finally:
         chain.close()
     return 0
 
 
-async def _serve(node: Node, config: NodeConfig) -> None:
+def _runner(node: Node, config: NodeConfig, key: bytes) -> SoloRunner | BftRunner:
+    """SoloRunner for a one-validator genesis, BftRunner (over TLS peers) for more."""
     genesis = node.genesis
-    policy = SoloPolicy(genesis.block_interval_ms, full_block_txs=config.block_max_txs)
-    runner = SoloRunner(node, policy)
+    if len(genesis.validators) == 1:
+        policy = SoloPolicy(genesis.block_interval_ms, full_block_txs=config.block_max_txs)
+        return SoloRunner(node, policy)
+    tls = TlsCredentials.load(
+        TlsFiles(
+            config.tls_dir / "node.crt", config.tls_dir / "node.key", config.tls_dir / "ca.crt"
+        )
+    )
+    transport = TransportConfig(
+        listen_host=config.p2p_host,
+        listen_port=config.p2p_port,
+        peers=tuple(PeerAddress(host, port) for host, port in config.p2p_peers),
+    )
+    config.signer_state_file.parent.mkdir(parents=True, exist_ok=True)
+    return BftRunner(
+        node,
+        key,
+        tls,
+        transport,
+        FileSignerStore(config.signer_state_file),
+        timeouts=config.timeouts,
+        empty_blocks=config.empty_blocks,
+    )
+
+
+async def _serve(node: Node, config: NodeConfig, key: bytes) -> None:
+    runner = _runner(node, config, key)
     service = RpcService(node, RpcLimits())
     server = RpcServer(service, config.rpc_host, config.rpc_port)
     try:

@@ -47,6 +47,7 @@ to JSON-RPC / HTTP codes at exactly one boundary (``rpc/``), never here.
      │    └── GenesisError             a genesis.json that is missing or wrong
      ├── HandshakeFailed(reason, detail)  a peer connection refused before it carries messages
      ├── InvalidPeerMessage(reason)    a well-framed peer message its consumer refuses
+     ├── LaunchError                   `baychain up/down` could not start or stop a local network
      └── NotFound                      an unknown block, transaction or account
 """
 
@@ -357,6 +358,14 @@ class InvalidPeerMessage(BayChainError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"invalid peer message: {reason}")
+
+
+class LaunchError(BayChainError):
+    """A local network (``baychain up`` / ``down``) that could not be started or stopped.
+
+    The message names the node and what to do (a port in use, a node that exited
+    at start with the tail of its log, a network that did not commit in time).
+    """
 
 
 class NotFound(BayChainError):

@@ -16,6 +16,19 @@
     [p2p]
     host = "127.0.0.1"
     port = 30300
+    peers = []                   # other validators' p2p addresses, "host:port" (BFT chains)
+    tls_dir = "tls"              # node.crt, node.key, ca.crt (network.write_tls_files)
+
+    [consensus]                  # used when genesis has more than one validator
+    signer_state_file = "data/signer-state.json"
+    empty_blocks = true          # false: wait for transactions before proposing
+    propose_ms = 3000            # round timeouts: base + round * delta (TimeoutConfig)
+    propose_delta_ms = 500
+    prevote_ms = 1000
+    prevote_delta_ms = 500
+    precommit_ms = 1000
+    precommit_delta_ms = 500
+    gossip_ms = 2000
 
     [mempool]
     max_txs = 50000
@@ -36,10 +49,11 @@ typo never silently falls back to a default.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from baychain.consensus.config import TimeoutConfig
 from baychain.errors import ConfigError
 
 _DEFAULTS: dict[str, dict[str, Any]] = {
@@ -51,7 +65,18 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "log_file": "logs/node.log",
     },
     "rpc": {"host": "127.0.0.1", "port": 8545},
-    "p2p": {"host": "127.0.0.1", "port": 30300},
+    "p2p": {"host": "127.0.0.1", "port": 30300, "peers": [], "tls_dir": "tls"},
+    "consensus": {
+        "signer_state_file": "data/signer-state.json",
+        "empty_blocks": True,
+        "propose_ms": 3000,
+        "propose_delta_ms": 500,
+        "prevote_ms": 1000,
+        "prevote_delta_ms": 500,
+        "precommit_ms": 1000,
+        "precommit_delta_ms": 500,
+        "gossip_ms": 2000,
+    },
     "mempool": {
         "max_txs": 50_000,
         "max_bytes": 64 * 2**20,
@@ -83,6 +108,12 @@ class NodeConfig:
     mempool_max_per_sender: int
     block_max_txs: int
     map_size_bytes: int
+    p2p_peers: tuple[tuple[str, int], ...] = ()
+    """Other validators' p2p addresses as (host, port)."""
+    tls_dir: Path = Path("tls")
+    signer_state_file: Path = Path("data/signer-state.json")
+    empty_blocks: bool = True
+    timeouts: TimeoutConfig = field(default_factory=TimeoutConfig)
 
     @property
     def genesis_file(self) -> Path:
@@ -115,7 +146,8 @@ def parse_config(document: dict[str, Any], *, root: Path, source: str = "node.to
             if key not in _DEFAULTS[section]:
                 raise ConfigError(f"{source}: unknown key {key!r} in [{section}]")
             expected = type(_DEFAULTS[section][key])
-            if not isinstance(value, expected) or isinstance(value, bool):
+            wrong_bool = isinstance(value, bool) and expected is not bool
+            if not isinstance(value, expected) or wrong_bool:
                 raise ConfigError(f"{source}: [{section}] {key} must be a {expected.__name__}")
             merged[section][key] = value
 
@@ -131,8 +163,31 @@ def parse_config(document: dict[str, Any], *, root: Path, source: str = "node.to
             raise ConfigError(f"{source}: [{section}] port must be between 0 and 65535")
         return value
 
-    def path(key: str) -> Path:
-        return (root / str(merged["node"][key])).resolve()
+    def path(key: str, section: str = "node") -> Path:
+        return (root / str(merged[section][key])).resolve()
+
+    def peer(entry: object) -> tuple[str, int]:
+        host, _, port_text = str(entry).rpartition(":")
+        if not isinstance(entry, str) or not host or not port_text.isdigit():
+            raise ConfigError(f'{source}: [p2p] peers entries must be "host:port", got {entry!r}')
+        if not 1 <= int(port_text) <= 65_535:
+            raise ConfigError(f"{source}: [p2p] peer port out of range in {entry!r}")
+        return host, int(port_text)
+
+    timeouts = TimeoutConfig(
+        **{
+            key: positive("consensus", key, 3_600_000)
+            for key in (
+                "propose_ms",
+                "propose_delta_ms",
+                "prevote_ms",
+                "prevote_delta_ms",
+                "precommit_ms",
+                "precommit_delta_ms",
+                "gossip_ms",
+            )
+        }
+    )
 
     return NodeConfig(
         root=root,
@@ -151,6 +206,11 @@ def parse_config(document: dict[str, Any], *, root: Path, source: str = "node.to
         mempool_max_per_sender=positive("mempool", "max_per_sender"),
         block_max_txs=positive("block", "max_txs", 1_000_000),
         map_size_bytes=positive("storage", "map_size_gib", 2**20) * 2**30,
+        p2p_peers=tuple(peer(entry) for entry in merged["p2p"]["peers"]),
+        tls_dir=path("tls_dir", "p2p"),
+        signer_state_file=path("signer_state_file", "consensus"),
+        empty_blocks=bool(merged["consensus"]["empty_blocks"]),
+        timeouts=timeouts,
     )
 
 

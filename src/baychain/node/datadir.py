@@ -85,17 +85,8 @@ def init_node_dir(
     keys_dir.mkdir(exist_ok=True)
 
     validator_key = suite.new_private_key()
-    password = os.environ.get(PASSWORD_ENV)
-    if password is None:
-        password = secrets.token_urlsafe(24)
-        _write_private(keys_dir / "password", password + "\n")
-    keystore = encrypt_key(suite, validator_key, password)
-    _write_private(keys_dir / "validator.json", json.dumps(keystore, indent=2) + "\n")
-
-    accounts = tuple(
-        DevAccount(suite.address(suite.public_key(key)), key)
-        for key in dev_private_keys(crypto, dev_accounts)
-    )
+    write_validator_key(keys_dir, crypto, validator_key)
+    accounts = make_dev_accounts(crypto, dev_accounts)
     public_key = suite.public_key(validator_key)
     genesis = Genesis(
         chain_id=chain_id,
@@ -105,7 +96,7 @@ def init_node_dir(
         base_fee_per_gas=0,
         block_interval_ms=block_interval_ms,
         validators=(Validator("node0", public_key, 1, suite.address(public_key)),),
-        alloc=tuple(sorted((a.address, GenesisAccount(DEV_ACCOUNT_BALANCE_WEI)) for a in accounts)),
+        alloc=dev_alloc(accounts),
     )
     (directory / "genesis.json").write_text(json.dumps(genesis.to_json(), indent=2) + "\n")
     (directory / "node.toml").write_text(render_config("node0", rpc_port, p2p_port))
@@ -114,6 +105,36 @@ def init_node_dir(
             json.dumps(dev_accounts_document(accounts), indent=2) + "\n"
         )
     return InitResult(directory, genesis, suite.address(public_key), accounts)
+
+
+def write_validator_key(keys_dir: Path, crypto: str, private_key: bytes) -> None:
+    """Write ``keys_dir/validator.json`` (SM4 keystore) and, if needed, ``keys_dir/password``.
+
+    The password is ``BAYCHAIN_KEY_PASSWORD`` when set (and then no password file is
+    written); otherwise a fresh random one stored beside the key with mode 0600.
+    """
+    suite = get_suite(crypto)
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    password = os.environ.get(PASSWORD_ENV)
+    if password is None:
+        password = secrets.token_urlsafe(24)
+        _write_private(keys_dir / "password", password + "\n")
+    keystore = encrypt_key(suite, private_key, password)
+    _write_private(keys_dir / "validator.json", json.dumps(keystore, indent=2) + "\n")
+
+
+def make_dev_accounts(crypto: str, count: int) -> tuple[DevAccount, ...]:
+    """The first ``count`` well-known development accounts of suite ``crypto``."""
+    suite = get_suite(crypto)
+    return tuple(
+        DevAccount(suite.address(suite.public_key(key)), key)
+        for key in dev_private_keys(crypto, count)
+    )
+
+
+def dev_alloc(accounts: tuple[DevAccount, ...]) -> tuple[tuple[Address, GenesisAccount], ...]:
+    """Genesis allocations funding each development account with DEV_ACCOUNT_BALANCE_WEI."""
+    return tuple(sorted((a.address, GenesisAccount(DEV_ACCOUNT_BALANCE_WEI)) for a in accounts))
 
 
 def dev_accounts_document(accounts: tuple[DevAccount, ...]) -> dict[str, Any]:

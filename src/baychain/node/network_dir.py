@@ -1,0 +1,278 @@
+"""A local consortium's directory: one genesis, one CA, one sub-directory per node.
+
+``baychain up`` runs every node of a small network on this machine. The layout::
+
+    DIR/
+      genesis.json          the chain, with one validator per node
+      dev-accounts.json     the development accounts funded in genesis (public keys!)
+      ca/ca.crt, ca/ca.key  the consortium CA (networks of more than one node)
+      network.json          written by the launcher: where each node listens, its pid
+      node0/ ... nodeN-1/   each a complete node directory (node/datadir.py):
+        genesis.json        a copy of DIR/genesis.json (`baychain node --dir DIR/nodeI` runs alone)
+        node.toml           its ports; with more than one node also [p2p] peers / tls_dir
+                            and [consensus] signer_state_file
+        keys/validator.json, keys/password   its consensus key, SM4-encrypted
+        tls/node.crt, tls/node.key, tls/ca.crt   its consortium certificate (multi-node only)
+        data/, logs/
+
+Node ``I`` listens for JSON-RPC on ``base_rpc_port + I`` and for peers on
+``base_p2p_port + I``, both on 127.0.0.1. A one-node network is a plain solo chain
+(no peers, no certificates). Nothing here runs a process; :mod:`.launcher` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from baychain.crypto import get_suite
+from baychain.errors import ConfigError
+from baychain.network.pki import (
+    CertifiedKey,
+    create_consortium_ca,
+    issue_node_certificate,
+    write_tls_files,
+)
+from baychain.node.config import render_config
+from baychain.node.datadir import (
+    DEFAULT_BLOCK_GAS_LIMIT,
+    DEFAULT_BLOCK_INTERVAL_MS,
+    DEFAULT_CHAIN_ID,
+    DevAccount,
+    dev_accounts_document,
+    dev_alloc,
+    make_dev_accounts,
+    write_validator_key,
+)
+from baychain.node.genesis import Genesis, Validator, load_genesis
+from baychain.primitives import Address
+
+__all__ = [
+    "DEFAULT_BASE_P2P_PORT",
+    "DEFAULT_BASE_RPC_PORT",
+    "HOST",
+    "MAX_NODES",
+    "NETWORK_FILE",
+    "NetworkLayout",
+    "NodeEndpoints",
+    "init_network_dir",
+    "node_name",
+    "read_network_dir",
+]
+
+DEFAULT_BASE_RPC_PORT = 8545
+DEFAULT_BASE_P2P_PORT = 30300
+HOST = "127.0.0.1"
+"""Every node of a local network listens on loopback only."""
+MAX_NODES = 64
+NETWORK_FILE = "network.json"
+CA_NAME = "BayChain local consortium CA"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeEndpoints:
+    """One node of a local network: its directory and where it listens."""
+
+    name: str
+    directory: Path
+    rpc_port: int
+    p2p_port: int
+
+    @property
+    def rpc_url(self) -> str:
+        """The JSON-RPC HTTP endpoint."""
+        return f"http://{HOST}:{self.rpc_port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The WebSocket endpoint (the JSON-RPC listener upgrades ``GET /``)."""
+        return f"ws://{HOST}:{self.rpc_port}"
+
+    @property
+    def p2p_address(self) -> str:
+        """``host:port`` of the peer listener."""
+        return f"{HOST}:{self.p2p_port}"
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkLayout:
+    """What a network directory holds: the chain, its nodes and the dev accounts."""
+
+    directory: Path
+    genesis: Genesis
+    nodes: tuple[NodeEndpoints, ...]
+    dev_accounts: tuple[DevAccount, ...]
+
+    @property
+    def network_file(self) -> Path:
+        """DIR/network.json."""
+        return self.directory / NETWORK_FILE
+
+    def document(self, pids: dict[str, int | None]) -> dict[str, Any]:
+        """The network.json document, with each node's pid (None when not running)."""
+        return {
+            "chain_id": self.genesis.chain_id,
+            "crypto": self.genesis.crypto,
+            "directory": str(self.directory),
+            "nodes": [
+                {
+                    "name": node.name,
+                    "role": "validator",
+                    "rpc": node.rpc_url,
+                    "ws": node.ws_url,
+                    "p2p": node.p2p_address,
+                    "pid": pids.get(node.name),
+                    "dir": str(node.directory),
+                }
+                for node in self.nodes
+            ],
+            "dev_accounts": dev_accounts_document(self.dev_accounts)["accounts"],
+        }
+
+
+def node_name(index: int) -> str:
+    """The name (and sub-directory) of node ``index``: ``node0``, ``node1``, ..."""
+    return f"node{index}"
+
+
+def init_network_dir(
+    directory: Path,
+    *,
+    nodes: int,
+    crypto: str,
+    dev_accounts: int = 5,
+    chain_id: int = DEFAULT_CHAIN_ID,
+    base_rpc_port: int = DEFAULT_BASE_RPC_PORT,
+    base_p2p_port: int = DEFAULT_BASE_P2P_PORT,
+    block_interval_ms: int = DEFAULT_BLOCK_INTERVAL_MS,
+    block_gas_limit: int = DEFAULT_BLOCK_GAS_LIMIT,
+    hardfork: str = "cancun",
+) -> NetworkLayout:
+    """Create a ``nodes``-validator network in ``directory``; refuse a non-empty directory.
+
+    Every node gets a fresh consensus key (its genesis validator entry), and with
+    more than one node a certificate from a fresh consortium CA and the p2p
+    addresses of all the other nodes. Raise :class:`ConfigError` for bad arguments.
+    """
+    suite = get_suite(crypto)
+    if not 1 <= nodes <= MAX_NODES:
+        raise ConfigError(f"--nodes must be between 1 and {MAX_NODES}, got {nodes}")
+    if not 0 <= dev_accounts <= 1_000:
+        raise ConfigError("--dev-accounts must be between 0 and 1000")
+    for option, base in (("--base-rpc-port", base_rpc_port), ("--base-p2p-port", base_p2p_port)):
+        if not 1 <= base <= 65_535 - nodes + 1:
+            raise ConfigError(f"{option} {base} leaves no room for {nodes} ports below 65536")
+    if abs(base_rpc_port - base_p2p_port) < nodes:
+        raise ConfigError("the JSON-RPC and p2p port ranges overlap; move one of the bases")
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise ConfigError(
+            f"{directory} already exists and is not empty; choose another --dir, "
+            "or remove it first (run `baychain down --dir` if its network is running)"
+        )
+
+    endpoints = tuple(
+        NodeEndpoints(node_name(i), directory / node_name(i), base_rpc_port + i, base_p2p_port + i)
+        for i in range(nodes)
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    validators = []
+    for node in endpoints:
+        key = suite.new_private_key()
+        write_validator_key(node.directory / "keys", crypto, key)
+        public_key = suite.public_key(key)
+        validators.append(Validator(node.name, public_key, 1, suite.address(public_key)))
+    accounts = make_dev_accounts(crypto, dev_accounts)
+    genesis = Genesis(
+        chain_id=chain_id,
+        crypto=crypto,
+        hardfork=hardfork,
+        block_gas_limit=block_gas_limit,
+        base_fee_per_gas=0,
+        block_interval_ms=block_interval_ms,
+        validators=tuple(validators),
+        alloc=dev_alloc(accounts),
+    )
+    genesis_text = json.dumps(genesis.to_json(), indent=2) + "\n"
+    (directory / "genesis.json").write_text(genesis_text)
+    (directory / "dev-accounts.json").write_text(
+        json.dumps(dev_accounts_document(accounts), indent=2) + "\n"
+    )
+    if nodes > 1:
+        ca = create_consortium_ca(CA_NAME)
+        _write_ca(directory / "ca", ca)
+    for node in endpoints:
+        (node.directory / "data").mkdir(exist_ok=True)
+        (node.directory / "logs").mkdir(exist_ok=True)
+        (node.directory / "genesis.json").write_text(genesis_text)
+        peers = [other.p2p_address for other in endpoints if other is not node]
+        if nodes > 1:
+            certificate = issue_node_certificate(ca, node.name, hosts=(HOST,))
+            write_tls_files(node.directory / "tls", certificate, ca.certificate)
+        (node.directory / "node.toml").write_text(
+            render_network_config(node.name, node.rpc_port, node.p2p_port, peers)
+        )
+    return NetworkLayout(directory, genesis, endpoints, accounts)
+
+
+def render_network_config(name: str, rpc_port: int, p2p_port: int, peers: list[str]) -> str:
+    """node.toml of one network node: the solo defaults plus, with peers, the BFT keys."""
+    text = render_config(name, rpc_port, p2p_port)
+    if not peers:
+        return text
+    p2p_section = f'[p2p]\nhost = "{HOST}"\nport = {p2p_port}\n'
+    if p2p_section not in text:
+        raise ConfigError("node.toml template changed: cannot place the [p2p] peers")
+    peer_list = ", ".join(f'"{peer}"' for peer in peers)
+    extended = p2p_section + f'peers = [{peer_list}]\ntls_dir = "tls"\n'
+    return (
+        text.replace(p2p_section, extended)
+        + '\n[consensus]\nsigner_state_file = "data/signer-state.json"\n'
+    )
+
+
+def read_network_dir(directory: Path) -> NetworkLayout:
+    """Read back a directory made by :func:`init_network_dir` (for a restart or ``down``)."""
+    genesis = load_genesis(directory / "genesis.json")
+    nodes = []
+    for validator in genesis.validators:
+        node_dir = directory / validator.name
+        config_file = node_dir / "node.toml"
+        try:
+            config = tomllib.loads(config_file.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ConfigError(
+                f"{directory} is not a complete network directory: {config_file}: {error}"
+            ) from None
+        rpc_port = int(config.get("rpc", {}).get("port", DEFAULT_BASE_RPC_PORT))
+        p2p_port = int(config.get("p2p", {}).get("port", DEFAULT_BASE_P2P_PORT))
+        nodes.append(NodeEndpoints(validator.name, node_dir, rpc_port, p2p_port))
+    return NetworkLayout(directory, genesis, tuple(nodes), _read_dev_accounts(directory))
+
+
+def _write_ca(directory: Path, ca: CertifiedKey) -> None:
+    directory.mkdir(exist_ok=True)
+    (directory / "ca.crt").write_bytes(ca.certificate_pem())
+    descriptor = os.open(directory / "ca.key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(ca.private_key_pem())
+
+
+def _read_dev_accounts(directory: Path) -> tuple[DevAccount, ...]:
+    path = directory / "dev-accounts.json"
+    if not path.exists():
+        return ()
+    try:
+        entries = json.loads(path.read_text())["accounts"]
+        return tuple(
+            DevAccount(Address(_hex(e["address"])), _hex(e["private_key"])) for e in entries
+        )
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"{path} is unreadable: {error}") from None
+
+
+def _hex(text: str) -> bytes:
+    return bytes.fromhex(text.removeprefix("0x"))
