@@ -13,6 +13,8 @@ block's transaction hashes are read with ``eth_getBlockByNumber``.
 
 Run:  python bench/rpc_bench.py [--txs 20000] [--accounts 200] [--batch 200] [--clients 4]
                                 [--crypto ecdsa|sm] [--block-interval-ms 200]
+Against a running network instead (e.g. ``baychain up --dev-accounts 200 --detach``):
+      python bench/rpc_bench.py --rpc-url http://127.0.0.1:8545 --nodes 4 [--crypto ...]
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -155,19 +158,22 @@ def start_node(directory: Path, crypto: str, accounts: int, interval_ms: int,
                             stderr=subprocess.STDOUT)
 
 
-def wait_up(url: str, process: subprocess.Popen[bytes]) -> int:
-    import urllib.request
+def _post(url: str, method: str, *params: Any) -> bytes:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)})
+    request = urllib.request.Request(url, body.encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        answer: bytes = response.read()
+        return answer
 
+
+def wait_up(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit("the node exited during start; see bench-node.log")
         try:
-            request = urllib.request.Request(url, body.encode(),
-                                             {"Content-Type": "application/json"})
-            with urllib.request.urlopen(request, timeout=2) as response:
-                return int(json.loads(response.read())["result"], 16)
+            _post(url, "eth_chainId")
+            return
         except OSError:
             time.sleep(0.1)
     raise SystemExit("the node did not answer within 60 s")
@@ -182,34 +188,50 @@ def main() -> None:
     parser.add_argument("--crypto", choices=("ecdsa", "sm"), default="ecdsa")
     parser.add_argument("--block-interval-ms", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--rpc-url", help="load a running node instead of starting one "
+                        "(its dev accounts must include --accounts of the well-known dev keys)")
+    parser.add_argument("--nodes", type=int, default=1, help="node count, for the manifest")
     args = parser.parse_args()
 
     keys = dev_private_keys(args.crypto, args.accounts)
     signers = [Signer.from_key(args.crypto, key) for key in keys]
     per_sender = -(-args.txs // args.accounts)
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="baychain-rpc-bench-") as temp:
-        directory = Path(temp) / "chain"
-        process = start_node(directory, args.crypto, args.accounts, args.block_interval_ms, port)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            chain_id = wait_up(url, process)
-            print(f"signing {per_sender * args.accounts} transfers ...", flush=True)
-            raws = [
-                signer.sign(chain_id=chain_id, nonce=nonce, to=signers[i - 1].address, value=1)
-                for nonce in range(per_sender) for i, signer in enumerate(signers)
-            ][: args.txs]
-            print(f"sending {len(raws)} in batches of {args.batch} from {args.clients} clients",
-                  flush=True)
-            result = asyncio.run(load(url, f"ws://127.0.0.1:{port}", raws, args.batch,
-                                      args.clients, args.timeout))
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+
+    def run_load(url: str) -> dict[str, Any]:
+        chain_id = int(json.loads(_post(url, "eth_chainId"))["result"], 16)
+        nonces = [int(json.loads(_post(url, "eth_getTransactionCount", "0x" + s.address.hex(),
+                                       "pending"))["result"], 16) for s in signers]
+        print(f"signing {per_sender * args.accounts} transfers ...", flush=True)
+        raws = [
+            signer.sign(chain_id=chain_id, nonce=nonces[i] + n, to=signers[i - 1].address,
+                        value=1)
+            for n in range(per_sender) for i, signer in enumerate(signers)
+        ][: args.txs]
+        print(f"sending {len(raws)} in batches of {args.batch} from {args.clients} clients",
+              flush=True)
+        ws_url = "ws://" + url.split("://", 1)[1]
+        return asyncio.run(load(url, ws_url, raws, args.batch, args.clients, args.timeout))
+
+    if args.rpc_url:
+        result = run_load(args.rpc_url)
+    else:
+        port = free_port()
+        with tempfile.TemporaryDirectory(prefix="baychain-rpc-bench-") as temp:
+            directory = Path(temp) / "chain"
+            process = start_node(directory, args.crypto, args.accounts,
+                                 args.block_interval_ms, port)
+            try:
+                url = f"http://127.0.0.1:{port}"
+                wait_up(url, process)
+                result = run_load(url)
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
     manifest = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus",
-        "python": platform.python_version(), "crypto": args.crypto, "nodes": 1,
-        "consensus": "solo", "block_interval_ms": args.block_interval_ms,
+        "python": platform.python_version(), "crypto": args.crypto, "nodes": args.nodes,
+        "consensus": "solo" if args.nodes == 1 else "bft",
+        "block_interval_ms": None if args.rpc_url else args.block_interval_ms,
         "workload": "ETH transfers", "accounts": args.accounts, "batch": args.batch,
         "clients": args.clients, "commit_criterion": "block in newHeads",
     }
