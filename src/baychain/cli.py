@@ -324,7 +324,7 @@ def _runner(node: Node, config: NodeConfig, key: bytes) -> SoloRunner | BftRunne
 
 async def _serve(node: Node, config: NodeConfig, key: bytes) -> None:
     runner = _runner(node, config, key)
-    service = RpcService(node, RpcLimits())
+    service = RpcService(node, RpcLimits(**dict(config.rpc_limits)))
     server = RpcServer(service, config.rpc_host, config.rpc_port)
     try:
         await server.start()

@@ -109,3 +109,15 @@ def test_init_writes_a_chain_and_refuses_to_overwrite_it(
     assert SUITE.address(SUITE.public_key(key)) == genesis.validators[0].address
     with pytest.raises(ConfigError, match="already holds a chain"):
         init_node_dir(tmp_path / "c", crypto="sm")
+
+
+def test_rpc_limits_come_from_node_toml(tmp_path: Path) -> None:
+    from baychain.rpc.limits import RpcLimits
+
+    defaults = parse_config({}, root=tmp_path)
+    assert RpcLimits(**dict(defaults.rpc_limits)) == RpcLimits()
+    tuned = parse_config({"rpc": {"max_batch_length": 5, "max_connections": 9}}, root=tmp_path)
+    limits = RpcLimits(**dict(tuned.rpc_limits))
+    assert (limits.max_batch_length, limits.max_connections) == (5, 9)
+    with pytest.raises(ConfigError, match="max_batch_length must be between 1"):
+        parse_config({"rpc": {"max_batch_length": 0}}, root=tmp_path)

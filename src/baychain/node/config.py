@@ -12,6 +12,13 @@
     [rpc]
     host = "127.0.0.1"
     port = 8545
+    max_body_bytes = 5242880     # bounds that protect the node (docs/json-rpc.md)
+    max_batch_length = 1000
+    max_log_block_range = 10000
+    max_log_results = 10000
+    max_filters = 1000
+    max_subscriptions_per_connection = 100
+    max_connections = 256
 
     [p2p]
     host = "127.0.0.1"
@@ -64,7 +71,17 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "password_file": "keys/password",
         "log_file": "logs/node.log",
     },
-    "rpc": {"host": "127.0.0.1", "port": 8545},
+    "rpc": {
+        "host": "127.0.0.1",
+        "port": 8545,
+        "max_body_bytes": 5 * 2**20,
+        "max_batch_length": 1_000,
+        "max_log_block_range": 10_000,
+        "max_log_results": 10_000,
+        "max_filters": 1_000,
+        "max_subscriptions_per_connection": 100,
+        "max_connections": 256,
+    },
     "p2p": {"host": "127.0.0.1", "port": 30300, "peers": [], "tls_dir": "tls"},
     "consensus": {
         "signer_state_file": "data/signer-state.json",
@@ -114,6 +131,8 @@ class NodeConfig:
     signer_state_file: Path = Path("data/signer-state.json")
     empty_blocks: bool = True
     timeouts: TimeoutConfig = field(default_factory=TimeoutConfig)
+    rpc_limits: tuple[tuple[str, int], ...] = ()
+    """[rpc] bounds by RpcLimits field name (the RPC layer builds RpcLimits from them)."""
 
     @property
     def genesis_file(self) -> Path:
@@ -132,6 +151,18 @@ def load_config(path: Path) -> NodeConfig:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
     return parse_config(document, root=path.parent.resolve(), source=str(path))
+
+
+RPC_LIMIT_KEYS = (
+    "max_body_bytes",
+    "max_batch_length",
+    "max_log_block_range",
+    "max_log_results",
+    "max_filters",
+    "max_subscriptions_per_connection",
+    "max_connections",
+)
+"""The [rpc] keys that bound what clients may ask of the node."""
 
 
 def parse_config(document: dict[str, Any], *, root: Path, source: str = "node.toml") -> NodeConfig:
@@ -211,6 +242,7 @@ def parse_config(document: dict[str, Any], *, root: Path, source: str = "node.to
         signer_state_file=path("signer_state_file", "consensus"),
         empty_blocks=bool(merged["consensus"]["empty_blocks"]),
         timeouts=timeouts,
+        rpc_limits=tuple((key, positive("rpc", key)) for key in RPC_LIMIT_KEYS),
     )
 
 
