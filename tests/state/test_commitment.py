@@ -52,6 +52,25 @@ def recompute(store: Store) -> int:
     return total
 
 
+def writes_of(
+    accounts: list[tuple[Address, Account | None]],
+    slots: list[tuple[Address, int, int]],
+    destroyed: list[Address],
+) -> WriteSet:
+    """The write set of one drawn block: destructions, then accounts, then slots."""
+    writes = WriteSet()
+    for address in destroyed:
+        writes.destroy_account(address)
+    for address, account in accounts:
+        if account is None:
+            writes.destroy_account(address)
+        else:
+            writes.set_account(address, account)
+    for address, slot, value in slots:
+        writes.set_storage(address, slot, value)
+    return writes
+
+
 def apply(store: Store, total: int, writes: WriteSet) -> int:
     with store.read() as reader:
         update = plan_state_update(reader, total, writes)
@@ -69,16 +88,7 @@ def test_incremental_root_equals_root_recomputed_from_scratch(
         store = Store(Path(directory), map_size=2**24)
         total = 0
         for accounts, slots, destroyed in history:
-            writes = WriteSet()
-            for address in destroyed:
-                writes.destroy_account(address)
-            for address, account in accounts:
-                if account is None:
-                    writes.destroy_account(address)
-                else:
-                    writes.set_account(address, account)
-            for address, slot, value in slots:
-                writes.set_storage(address, slot, value)
+            writes = writes_of(accounts, slots, destroyed)
             total = apply(store, total, writes)
             assert total == recompute(store)
         store.close()
@@ -177,16 +187,7 @@ def test_known_vectors_only_save_work(
         older: dict[bytes, tuple[bytes, int]] = {}
         previous: dict[bytes, tuple[bytes, int]] = {}
         for accounts, slots, destroyed in history:
-            writes = WriteSet()
-            for address in destroyed:
-                writes.destroy_account(address)
-            for address, account in accounts:
-                if account is None:
-                    writes.destroy_account(address)
-                else:
-                    writes.set_account(address, account)
-            for address, slot, value in slots:
-                writes.set_storage(address, slot, value)
+            writes = writes_of(accounts, slots, destroyed)
             with store.read() as reader:
                 plain = plan_state_update(reader, total, writes)
                 for known in (previous, older, {**older, **previous}):
