@@ -10,7 +10,7 @@ time, so it holds on a machine shared with other work; "wall" divides by elapsed
 
 Tokens:
 
-- ``solidity``: ``contracts/artifacts/Token.json`` (solc 0.8 ERC-20: checked math, require
+- ``solidity``: ``src/baychain/artifacts/Token.json`` (solc 0.8 ERC-20: checked math, require
   strings, Transfer event), deployed through the engine by a create transaction.
 - ``asm``: a hand-assembled minimal ERC-20 ``transfer`` (balance check, two SSTOREs, Transfer
   log, returns true), the floor of what a token transfer costs in the EVM.
@@ -147,7 +147,7 @@ def assemble_token() -> tuple[bytes, int]:
 
 def solidity_token() -> tuple[bytes, int] | None:
     """(init code with constructor arguments, balances slot) of Token.sol, if built."""
-    path = ROOT / "contracts" / "artifacts" / "Token.json"
+    path = ROOT / "src" / "baychain" / "artifacts" / "Token.json"
     if not path.exists():
         return None
     artifact = json.loads(path.read_text())

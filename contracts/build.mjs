@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // Compile BayChain's own contracts (contracts/src/*.sol) into committed artifacts.
 //
-//   node contracts/build.mjs           write contracts/artifacts/<Contract>.json
+//   node contracts/build.mjs           write src/baychain/artifacts/<Contract>.json
 //   node contracts/build.mjs --check   recompile and exit 1 if any committed artifact
 //                                      differs, is missing, or has no source any more
 //
 // The compiler is the `solc` npm package pinned in package.json (a WebAssembly
 // build, so every machine produces the same bytes). Settings are fixed below:
 // a node never needs a compiler, and CI checks the artifacts still match the sources.
+// The artifacts live inside the Python package (baychain.artifacts loads them), so
+// an installed wheel carries them.
 //
 // One artifact per contract (a source may define several, e.g. Probe.sol holds
 // Child too). Each artifact holds: contractName, sourceName, abi, bytecode
@@ -23,19 +25,33 @@ import solc from "solc";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SOURCE_DIR = join(HERE, "src");
-const ARTIFACT_DIR = join(HERE, "artifacts");
+const ARTIFACT_DIR = join(HERE, "..", "src", "baychain", "artifacts");
+/** ARTIFACT_DIR as messages name it (relative to the repository root). */
+const SHOWN_DIR = "src/baychain/artifacts";
 
 /** The solc version every artifact must be built with (the one package.json pins). */
 const EXPECTED_SOLC = "0.8.28";
 
 /** Compiler settings; changing any of them changes every artifact. */
 const SETTINGS = {
-  evmVersion: "cancun",
   optimizer: { enabled: true, runs: 200 },
   outputSelection: {
     "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] },
   },
 };
+
+/**
+ * The EVM version each source targets. Application contracts target Shanghai so the
+ * same bytecode also runs on the EVMs users compare BayChain with (Ganache 7.9 has no
+ * Cancun: solc's Cancun output uses MCOPY); Probe.sol exercises Cancun opcodes
+ * (TSTORE/TLOAD) on purpose. A source not listed targets DEFAULT_EVM_VERSION.
+ */
+const DEFAULT_EVM_VERSION = "shanghai";
+const EVM_VERSION_OF = { "Probe.sol": "cancun" };
+
+function evmVersionOf(sourceKey) {
+  return EVM_VERSION_OF[sourceKey.slice("src/".length)] ?? DEFAULT_EVM_VERSION;
+}
 
 function sha256Hex(bytes) {
   return createHash("sha256").update(bytes).digest("hex");
@@ -63,9 +79,21 @@ function compile() {
     );
   }
   const { sources, digests } = readSources();
-  const input = { language: "Solidity", sources, settings: SETTINGS };
-  const output = JSON.parse(solc.compile(JSON.stringify(input)));
-  const problems = output.errors ?? [];
+  const groups = new Map();
+  for (const [key, source] of Object.entries(sources)) {
+    const evmVersion = evmVersionOf(key);
+    if (!groups.has(evmVersion)) groups.set(evmVersion, {});
+    groups.get(evmVersion)[key] = source;
+  }
+  const output = { contracts: {}, errors: [] };
+  for (const [evmVersion, group] of groups) {
+    const settings = { ...SETTINGS, evmVersion };
+    const input = { language: "Solidity", sources: group, settings };
+    const part = JSON.parse(solc.compile(JSON.stringify(input)));
+    Object.assign(output.contracts, part.contracts ?? {});
+    output.errors.push(...(part.errors ?? []));
+  }
+  const problems = output.errors;
   for (const p of problems) {
     if (p.severity !== "error") {
       // Warnings (e.g. SELFDESTRUCT's deprecation in Probe.sol) are expected; show them once.
@@ -90,7 +118,7 @@ function compile() {
         contractName,
         sourceName,
         sourceSha256: digests[sourceName],
-        compiler: { name: "solc", version, settings: { evmVersion: SETTINGS.evmVersion, optimizer: SETTINGS.optimizer } },
+        compiler: { name: "solc", version, settings: { evmVersion: evmVersionOf(sourceName), optimizer: SETTINGS.optimizer } },
         abi: c.abi,
         bytecode: `0x${c.evm.bytecode.object}`,
         deployedBytecode: `0x${c.evm.deployedBytecode.object}`,
@@ -114,15 +142,15 @@ function check(fresh) {
   const committed = committedArtifacts();
   const problems = [];
   for (const [name, text] of fresh) {
-    if (!committed.has(name)) problems.push(`artifacts/${name}.json is missing`);
-    else if (committed.get(name) !== text) problems.push(`artifacts/${name}.json is out of date`);
+    if (!committed.has(name)) problems.push(`${SHOWN_DIR}/${name}.json is missing`);
+    else if (committed.get(name) !== text) problems.push(`${SHOWN_DIR}/${name}.json is out of date`);
   }
   for (const name of committed.keys()) {
-    if (!fresh.has(name)) problems.push(`artifacts/${name}.json has no contract in src/ any more`);
+    if (!fresh.has(name)) problems.push(`${SHOWN_DIR}/${name}.json has no contract in contracts/src/ any more`);
   }
   if (problems.length > 0) {
     for (const p of problems) process.stderr.write(`${p}\n`);
-    process.stderr.write("run `node contracts/build.mjs` and commit contracts/artifacts/\n");
+    process.stderr.write(`run \`node contracts/build.mjs\` and commit ${SHOWN_DIR}/\n`);
     return 1;
   }
   process.stdout.write(`${fresh.size} artifacts match their sources\n`);
@@ -133,11 +161,11 @@ function write(fresh) {
   mkdirSync(ARTIFACT_DIR, { recursive: true });
   for (const [name, text] of fresh) {
     writeFileSync(join(ARTIFACT_DIR, `${name}.json`), text);
-    process.stdout.write(`wrote artifacts/${name}.json\n`);
+    process.stdout.write(`wrote ${SHOWN_DIR}/${name}.json\n`);
   }
   for (const name of committedArtifacts().keys()) {
     if (!fresh.has(name)) {
-      process.stderr.write(`artifacts/${name}.json has no contract in src/; delete it\n`);
+      process.stderr.write(`${SHOWN_DIR}/${name}.json has no contract in contracts/src/; delete it\n`);
     }
   }
   return 0;

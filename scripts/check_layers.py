@@ -17,6 +17,7 @@ RANKS: dict[str, int] = {
     "errors": 0,
     "primitives": 0,
     "_evm": 0,
+    "artifacts": 0,  # compiled contracts: data plus a loader
     "__init__": 0,
     # protocol layer, bottom to top
     "crypto": 1,

@@ -8,6 +8,7 @@
     baychain status --dir DIR [--json]         height, head hash, state root, suite, chain id
     baychain up     [--dir DIR] [--nodes N] [--crypto ecdsa|sm] [--detach]   a local network
     baychain down   [--dir DIR]                stop what `up --detach` started
+    baychain bench  [--workload W] [--compare hardhat,ganache] ...   measure tx/s and latency
 
 Expected errors (bad configuration, a damaged store, a port in use) print one
 clear line on stderr and exit with status 1; they never show a traceback.
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from baychain import __version__
+from baychain.bench.command import add_bench_parser
 from baychain.consensus.signer_file import FileSignerStore
 from baychain.consensus.solo import SoloPolicy
 from baychain.errors import BayChainError, ConfigError
@@ -116,6 +118,8 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--dir", type=Path, required=True)
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(command=_cmd_status)
+
+    add_bench_parser(commands)
     return parser
 
 

@@ -38,7 +38,7 @@ from web3.contract import Contract  # noqa: E402
 from web3.exceptions import ContractCustomError, ContractLogicError  # noqa: E402
 from web3.types import TxReceipt  # noqa: E402
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "contracts" / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "src" / "baychain" / "artifacts"
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_BALANCE_WEI = 10**6 * 10**18
 SUPPLY = 10**6 * 10**18

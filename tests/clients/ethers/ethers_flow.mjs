@@ -3,7 +3,7 @@
 //
 //   node ethers_flow.mjs <rpc-url> <ws-url> <private-key> [chain-id]
 //
-// Deploys contracts/artifacts/Token.json and Probe.json with a Wallet, transfers,
+// Deploys src/baychain/artifacts/Token.json and Probe.json with a Wallet, transfers,
 // waits for receipts, reads events back with queryFilter (eth_getLogs), with
 // contract.on over HTTP (polling filters: eth_newFilter / eth_getFilterChanges) and
 // over a WebSocketProvider (eth_subscribe "logs" and "newHeads"), and checks that
@@ -22,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import { ContractFactory, JsonRpcProvider, Wallet, WebSocketProvider, ethers } from "ethers";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ARTIFACTS = join(HERE, "..", "..", "..", "contracts", "artifacts");
+const ARTIFACTS = join(HERE, "..", "..", "..", "src", "baychain", "artifacts");
 const EVENT_TIMEOUT_MS = 15_000;
 const SUPPLY = 10n ** 24n;
 
