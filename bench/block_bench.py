@@ -16,6 +16,13 @@ transactions in order.
 Run:  python bench/block_bench.py [--txs 20000] [--block 5000] [--suites ecdsa,sm]
                                   [--workloads eth,erc20] [--accounts 1000]
                                   [--submit single|batch] [--verify-threads N]
+                                  [--funded-accounts N]
+
+``--funded-accounts N`` (the scaling run) starts from a genesis that also funds N
+keyless accounts with ETH and tokens of a genesis-deployed Token
+(``baychain.bench.population``); the senders then pay recipients drawn at random
+from those N accounts, so every transfer touches a cold account or balance slot.
+Genesis is committed before the clock starts.
 """
 
 from __future__ import annotations
@@ -23,22 +30,25 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import random
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from baychain.bench.population import BENCH_TOKEN_ADDRESS, funded_addresses, population_alloc
 from baychain.crypto import get_suite, keccak256
 from baychain.ledger.signing import UnsignedTransaction, sign_transaction
 from baychain.ledger.transactions import DYNAMIC_FEE_TX_TYPE, SM2_TX_TYPE
 from baychain.node.chain import Chain, ProposedBlock
 from baychain.node.genesis import Genesis, GenesisAccount, Validator
 from baychain.node.mempool_config import MempoolConfig
+from baychain.node.network_dir import merge_alloc
 from baychain.node.node import Node
 from baychain.primitives import Address
 
-TOKEN_ARTIFACT = Path(__file__).resolve().parent.parent / "contracts" / "artifacts" / "Token.json"
+TOKEN_ARTIFACT = Path(__file__).resolve().parents[1] / "src/baychain/artifacts/Token.json"
 CHAIN_ID = 20261
 
 
@@ -72,17 +82,23 @@ def token_code() -> tuple[bytes, bytes]:
     return bytes.fromhex(artifact["deployedBytecode"][2:]), bytes.fromhex(artifact["bytecode"][2:])
 
 
-def make_genesis(suite_name: str, senders: list[Address], token: Address, slot_of: int) -> Genesis:
+def make_genesis(suite_name: str, senders: list[Address], token: Address, slot_of: int,
+                 funded: int = 0) -> Genesis:
     suite = get_suite(suite_name)
     validator_key = bench_keys(suite_name, 1)[0]
     public_key = suite.public_key(validator_key)
-    runtime, _ = token_code()
-    token_storage = tuple(sorted(
-        (int.from_bytes(keccak256(bytes(12) + s + slot_of.to_bytes(32, "big")), "big"), 10**30)
-        for s in senders
-    ))
     alloc = [(a, GenesisAccount(10**30)) for a in senders]
-    alloc.append((token, GenesisAccount(0, 1, runtime, token_storage)))
+    if funded:
+        alloc = list(merge_alloc(tuple(sorted(alloc)), population_alloc(
+            funded, senders=senders, eth_balance=10**18, token_balance=10**30)))
+    else:
+        runtime, _ = token_code()
+        token_storage = tuple(sorted(
+            (int.from_bytes(keccak256(bytes(12) + s + slot_of.to_bytes(32, "big")), "big"),
+             10**30)
+            for s in senders
+        ))
+        alloc.append((token, GenesisAccount(0, 1, runtime, token_storage)))
     return Genesis(
         chain_id=CHAIN_ID, crypto=suite_name, hardfork="cancun", block_gas_limit=1_000_000_000,
         base_fee_per_gas=0, block_interval_ms=1000,
@@ -115,24 +131,33 @@ class Workload:
     per_sender: int
 
 
-def prepare(suite_name: str, workload: str, total: int, accounts: int, slot_of: int) -> Workload:
-    """Sign ``total`` ETH or ERC-20 transfers from ``accounts`` funded senders."""
+def prepare(suite_name: str, workload: str, total: int, accounts: int, slot_of: int,
+            funded: int = 0) -> Workload:
+    """Sign ``total`` ETH or ERC-20 transfers from ``accounts`` funded senders.
+
+    With ``funded`` > 0 the recipients are drawn (seeded) from the population.
+    """
     suite = get_suite(suite_name)
     keys = bench_keys(suite_name, accounts + 1)[1:]
     senders = [suite.address(suite.public_key(k)) for k in keys]
-    token = Address(b"\x70" * 20)
+    token = BENCH_TOKEN_ADDRESS if funded else Address(b"\x70" * 20)
     per_sender = max(1, total // accounts)
     transfer_selector = keccak256(b"transfer(address,uint256)")[:4]
+    population = funded_addresses(funded)
+    draw = random.Random(0)
 
     def build(index: int, nonce: int) -> tuple[Address, bytes, int]:
-        recipient = senders[(index + 1) % len(senders)]
+        if population:
+            recipient = population[draw.randrange(len(population))]
+        else:
+            recipient = senders[(index + 1) % len(senders)]
         if workload == "eth":
             return recipient, b"", 21_000
         data = transfer_selector + bytes(12) + recipient + (1).to_bytes(32, "big")
         return token, data, 100_000
 
     raws = sign_all(suite_name, keys, per_sender, build)
-    return Workload(make_genesis(suite_name, senders, token, slot_of), raws, per_sender)
+    return Workload(make_genesis(suite_name, senders, token, slot_of, funded), raws, per_sender)
 
 
 def open_node(directory: Path, load: Workload, block_txs: int,
@@ -165,8 +190,9 @@ def check_block(proposed: ProposedBlock) -> None:
 
 
 def run(suite_name: str, workload: str, total: int, block_txs: int, accounts: int,
-        slot_of: int, mode: str = "single", verify_threads: int | None = None) -> Result:
-    load = prepare(suite_name, workload, total, accounts, slot_of)
+        slot_of: int, mode: str = "single", verify_threads: int | None = None,
+        funded: int = 0) -> Result:
+    load = prepare(suite_name, workload, total, accounts, slot_of, funded)
     with tempfile.TemporaryDirectory(prefix="baychain-bench-") as directory:
         node = open_node(Path(directory), load, block_txs, verify_threads)
         chain = node.chain
@@ -201,11 +227,15 @@ def main() -> None:
                         help="admit one transaction per call, or a block's worth per call")
     parser.add_argument("--verify-threads", type=int, default=None,
                         help="signature-checking threads for --submit batch (default: CPUs)")
+    parser.add_argument("--funded-accounts", type=int, default=0,
+                        help="also fund N keyless accounts (ETH + genesis Token) and send to "
+                             "random ones of them (the scaling run)")
     args = parser.parse_args()
     print(f"BayChain in-process block benchmark: {args.txs} txs, blocks of {args.block}, "
           f"{args.accounts} senders, submit {args.submit}"
           + (f" ({args.verify_threads or os.cpu_count()} verify threads)"
-             if args.submit == "batch" else ""))
+             if args.submit == "batch" else "")
+          + (f", {args.funded_accounts:,} funded accounts" if args.funded_accounts else ""))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
           f"Python {platform.python_version()}")
     print(f"{'suite':6} {'workload':8} {'txs':>7} {'admit tx/s':>11} {'seal tx/s':>10} "
@@ -213,7 +243,8 @@ def main() -> None:
     for suite_name in args.suites.split(","):
         for workload in args.workloads.split(","):
             r = run(suite_name, workload, args.txs, args.block, args.accounts,
-                    args.token_balance_slot, args.submit, args.verify_threads)
+                    args.token_balance_slot, args.submit, args.verify_threads,
+                    args.funded_accounts)
             print(f"{r.suite:6} {r.workload:8} {r.txs:7d} {r.txs / r.admit_s:11,.0f} "
                   f"{r.txs / r.seal_s:10,.0f} {r.total_tps:16,.0f}", flush=True)
 

@@ -97,8 +97,9 @@ def test_population_funds_every_address_and_the_senders_hold_tokens_only() -> No
     token = alloc[BENCH_TOKEN_ADDRESS]
     assert token.code == TOKEN.deployed_bytecode and token.nonce == 1
     assert dict(token.storage)[2] == 9 * 31  # totalSupply: 30 population + 1 sender
-    assert list(dict(population_alloc(30, senders=senders, eth_balance=5, token_balance=9,
-                                      seed=1))) == sorted(alloc)
+    assert list(
+        dict(population_alloc(30, senders=senders, eth_balance=5, token_balance=9, seed=1))
+    ) == sorted(alloc)
 
 
 def test_started_node_reads_the_population_balances(started: CallRig) -> None:
@@ -116,8 +117,13 @@ def test_long_and_empty_names_use_solidity_string_storage(tmp_path: Path, crypto
     holder = Address(b"\x05" * 20)
     token = token_genesis_account([(holder, 4)], name, "")
     token_address = Address(b"\x7a" * 20)
-    init_network_dir(tmp_path / "net", nodes=1, crypto=crypto, dev_accounts=0,
-                     extra_alloc=((token_address, token),))
+    init_network_dir(
+        tmp_path / "net",
+        nodes=1,
+        crypto=crypto,
+        dev_accounts=0,
+        extra_alloc=((token_address, token),),
+    )
     rig = CallRig(tmp_path / "net")
     try:
         assert rig.call(token_address, "name") == name

@@ -121,3 +121,44 @@ def test_rpc_limits_come_from_node_toml(tmp_path: Path) -> None:
     assert (limits.max_batch_length, limits.max_connections) == (5, 9)
     with pytest.raises(ConfigError, match="max_batch_length must be between 1"):
         parse_config({"rpc": {"max_batch_length": 0}}, root=tmp_path)
+
+
+def test_other_number_forms_parse_like_the_canonical_hex() -> None:
+    canonical = good_genesis() | {"alloc": {
+        "0x" + "11" * 20: {"balance": "0x10"},
+        "0x" + "22" * 20: {"balance": "0x10"},
+        "0x" + "33" * 20: {"balance": "0x0", "storage": {"0x1": "0xff", "0x2": "0x0"}},
+    }}
+    other = good_genesis() | {"alloc": {
+        "0X" + "11" * 20: {"balance": 16},
+        "22" * 20: {"balance": "16", "nonce": 0},
+        "0x" + "33" * 20: {"balance": 0, "storage": {"1": 255, "0x2": "0"}},
+    }}
+    parsed = parse_genesis(canonical)
+    assert parsed == parse_genesis(other)
+    assert parsed.alloc[0][1] is parsed.alloc[1][1]  # equal balance-only entries are shared
+    assert parsed.alloc[2][1].storage == ((1, 255),)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"balance": "0xzz"}, r"alloc\[0x1111111111111111111111111111111111111111\].balance"),
+        ({"balance": "0x1" + "0" * 64}, "balance or nonce out of range"),
+        ({"balance": "0x1", "storage": {"0x1": "0x1" + "0" * 64}}, "uint256 range"),
+        ({"balance": "0x1", "storage": {"0xq": "0x1"}}, "storage key"),
+        ({"balance": "0x1", "storage": []}, "slot -> value"),
+        ("0x1", "must be an object"),
+    ],
+)
+def test_bad_alloc_entries_are_named(entry: Any, message: str) -> None:
+    with pytest.raises(GenesisError, match=message):
+        parse_genesis(good_genesis() | {"alloc": {"0x" + "11" * 20: entry}})
+
+
+def test_an_address_written_twice_is_refused() -> None:
+    alloc = {"0x" + "ab" * 20: {"balance": "0x1"}, "0x" + "AB" * 20: {"balance": "0x1"}}
+    with pytest.raises(GenesisError, match="appears twice"):
+        parse_genesis(good_genesis() | {"alloc": alloc})
+    with pytest.raises(GenesisError, match="not valid hex"):
+        parse_genesis(good_genesis() | {"alloc": {"0x" + "zz" * 20: {"balance": "0x1"}}})

@@ -193,6 +193,8 @@ def test_known_vectors_only_save_work(
                 for known in (previous, older, {**older, **previous}):
                     planned = plan_state_update(reader, total, writes, known)
                     assert (planned.lthash, planned.ops) == (plain.lthash, plain.ops)
+                bare = plan_state_update(reader, total, writes, previous, keep_vectors=False)
+                assert (bare.lthash, bare.ops, bare.written) == (plain.lthash, plain.ops, {})
             for key, (value, vector) in plain.written.items():
                 assert vector == lthash.element(key, value)
             with store.write() as writer:

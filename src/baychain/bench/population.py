@@ -73,7 +73,9 @@ def funded_addresses(count: int, seed: int = 0) -> list[Address]:
 
 def token_balance_slot(holder: Address) -> int:
     """The storage slot of ``balanceOf[holder]`` in Token.sol."""
-    return int.from_bytes(keccak256(bytes(12) + holder + BALANCE_OF_SLOT.to_bytes(32, "big")), "big")
+    return int.from_bytes(
+        keccak256(bytes(12) + holder + BALANCE_OF_SLOT.to_bytes(32, "big")), "big"
+    )
 
 
 def token_genesis_account(

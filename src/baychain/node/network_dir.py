@@ -48,7 +48,7 @@ from baychain.node.datadir import (
     make_dev_accounts,
     write_validator_key,
 )
-from baychain.node.genesis import Genesis, Validator, load_genesis
+from baychain.node.genesis import Genesis, GenesisAccount, Validator, load_genesis
 from baychain.primitives import Address
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "NetworkLayout",
     "NodeEndpoints",
     "init_network_dir",
+    "merge_alloc",
     "node_name",
     "read_network_dir",
 ]
@@ -151,12 +152,16 @@ def init_network_dir(
     block_interval_ms: int = DEFAULT_BLOCK_INTERVAL_MS,
     block_gas_limit: int = DEFAULT_BLOCK_GAS_LIMIT,
     hardfork: str = "cancun",
+    extra_alloc: tuple[tuple[Address, GenesisAccount], ...] = (),
 ) -> NetworkLayout:
     """Create a ``nodes``-validator network in ``directory``; refuse a non-empty directory.
 
     Every node gets a fresh consensus key (its genesis validator entry), and with
     more than one node a certificate from a fresh consortium CA and the p2p
-    addresses of all the other nodes. Raise :class:`ConfigError` for bad arguments.
+    addresses of all the other nodes. ``extra_alloc`` adds genesis accounts beside
+    the development accounts (e.g. a benchmark population). Raise
+    :class:`ConfigError` for bad arguments, including an address that is both a
+    development account and in ``extra_alloc`` or twice in ``extra_alloc``.
     """
     suite = get_suite(crypto)
     if not 1 <= nodes <= MAX_NODES:
@@ -174,6 +179,8 @@ def init_network_dir(
             "or remove it first (run `baychain down --dir` if its network is running)"
         )
 
+    accounts = make_dev_accounts(crypto, dev_accounts)
+    alloc = merge_alloc(dev_alloc(accounts), extra_alloc)
     endpoints = tuple(
         NodeEndpoints(node_name(i), directory / node_name(i), base_rpc_port + i, base_p2p_port + i)
         for i in range(nodes)
@@ -185,7 +192,6 @@ def init_network_dir(
         write_validator_key(node.directory / "keys", crypto, key)
         public_key = suite.public_key(key)
         validators.append(Validator(node.name, public_key, 1, suite.address(public_key)))
-    accounts = make_dev_accounts(crypto, dev_accounts)
     genesis = Genesis(
         chain_id=chain_id,
         crypto=crypto,
@@ -194,7 +200,7 @@ def init_network_dir(
         base_fee_per_gas=0,
         block_interval_ms=block_interval_ms,
         validators=tuple(validators),
-        alloc=dev_alloc(accounts),
+        alloc=alloc,
     )
     genesis_text = json.dumps(genesis.to_json(), indent=2) + "\n"
     (directory / "genesis.json").write_text(genesis_text)
@@ -216,6 +222,22 @@ def init_network_dir(
             render_network_config(node.name, node.rpc_port, node.p2p_port, peers)
         )
     return NetworkLayout(directory, genesis, endpoints, accounts)
+
+
+def merge_alloc(
+    base: tuple[tuple[Address, GenesisAccount], ...],
+    extra: tuple[tuple[Address, GenesisAccount], ...],
+) -> tuple[tuple[Address, GenesisAccount], ...]:
+    """``base`` and ``extra`` as one alloc sorted by address; raise ConfigError on a repeat."""
+    merged = dict(base)
+    for address, account in extra:
+        if address in merged:
+            raise ConfigError(
+                f"genesis account 0x{address.hex()} is given twice (a development account "
+                "or a repeated extra allocation); each address may be funded once"
+            )
+        merged[address] = account
+    return tuple(sorted(merged.items()))
 
 
 def render_network_config(name: str, rpc_port: int, p2p_port: int, peers: list[str]) -> str:

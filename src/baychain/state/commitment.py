@@ -70,14 +70,21 @@ def storage_element(address: bytes, slot_key: bytes, value: bytes) -> int:
 
 
 def plan_state_update(
-    reader: Txn, total: int, writes: WriteSet, known: EntryVectors | None = None
+    reader: Txn,
+    total: int,
+    writes: WriteSet,
+    known: EntryVectors | None = None,
+    *,
+    keep_vectors: bool = True,
 ) -> StateUpdate:
     """Return the new LtHash and store operations that apply ``writes`` to ``reader``'s state.
 
     ``known`` may hold lane vectors of entries as they are in ``reader``'s state (the
-    previous update's :attr:`StateUpdate.written`); it only saves work.
+    previous update's :attr:`StateUpdate.written`); it only saves work. With
+    ``keep_vectors=False`` the update's ``written`` stays empty: a genesis of a
+    million accounts would otherwise hold 2 KiB per entry (gigabytes) for nothing.
     """
-    plan = _Plan(known or {})
+    plan = _Plan(known or {}, keep_vectors)
     for address in sorted(writes.cleared):
         for key, value in reader.prefix(b"storage", address):
             plan.remove(STORAGE_PREFIX + key, value)
@@ -113,10 +120,11 @@ def plan_state_update(
 class _Plan:
     """The operations and LtHash movements of one block, accumulated as they are planned."""
 
-    __slots__ = ("added", "known", "ops", "removed", "written")
+    __slots__ = ("added", "keep_vectors", "known", "ops", "removed", "written")
 
-    def __init__(self, known: EntryVectors) -> None:
+    def __init__(self, known: EntryVectors, keep_vectors: bool) -> None:
         self.known = known
+        self.keep_vectors = keep_vectors
         self.ops: list[StoreOp] = []
         self.added = 0
         """Lane-wise sum of the vectors of the entries written."""
@@ -136,7 +144,8 @@ class _Plan:
     def add(self, entry_key: bytes, value: bytes) -> None:
         """Put the entry ``entry_key`` -> ``value`` into the state."""
         vector = lthash.element(entry_key, value)
-        self.written[entry_key] = (value, vector)
+        if self.keep_vectors:
+            self.written[entry_key] = (value, vector)
         self.added = lthash.add(self.added, vector)
 
 
