@@ -11,8 +11,12 @@ cores, expect at most N times the per-core rate for work spread over
 processes (the C calls release the GIL, so threads also scale).
 
 - ecdsa: ``EcdsaSuite.sign`` (keccak + RFC 6979 signature), ``verify``
-  (recover and compare), ``recover_public_key_from_digest`` (what the ledger
-  does for each Ethereum transaction).
+  (recover and compare), ``recover_public_key_from_digest``. Recovery runs in
+  our Rust extension (libsecp256k1 through the ``secp256k1`` crate); the rows
+  below it give the bare extension call, coincurve's recovery it replaced (the
+  same libsecp256k1 through cffi), and ``recover_signers`` over a batch of
+  ``SIGNER_BATCH`` messages (keccak of the message, recovery and address: what
+  the ledger does for each Ethereum transaction), counted per signature.
 - sm: ``SmSuite.sign`` and ``verify`` (SM2 with SM3(Z || M)), and
   ``signer_address`` (what the ledger does for each SM transaction). Verify
   runs in our Rust extension; the rows below it give the bare extension call
@@ -34,14 +38,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
+from coincurve import PublicKey
+
 from baychain import _evm
 from baychain.crypto import get_suite, keccak256
 from baychain.crypto import sm2 as sm2_module
-from baychain.crypto.ecdsa import recover_public_key_from_digest
+from baychain.crypto.ecdsa import recover_public_key_from_digest, recover_signers
 from baychain.crypto.sm3 import sm3
 
 BATCH = 200
 MESSAGE = bytes(range(32))
+SIGNER_BATCH = 100
+"""Signatures per ``recover_signers`` call (about a JSON-RPC batch or an intake chunk)."""
 
 
 def rate(operation: Callable[[], object], seconds: float) -> tuple[float, float]:
@@ -104,6 +112,8 @@ def main() -> None:
     e_pub = ecdsa.public_key(e_key)
     e_sig = ecdsa.sign(e_key, MESSAGE)
     e_digest = keccak256(MESSAGE)
+    e_messages = [MESSAGE + i.to_bytes(4, "big") for i in range(SIGNER_BATCH)]
+    e_signatures = [ecdsa.sign(e_key, message) for message in e_messages]
 
     sm = get_suite("sm")
     s_key = sm.new_private_key()
@@ -116,22 +126,39 @@ def main() -> None:
         sm2_module._load_public_key.cache_clear()
         return tongsuo_verify(s_pub, MESSAGE, s_sig)
 
-    rows: list[tuple[str, str, Callable[[], object]]] = [
-        ("ecdsa", "sign", lambda: ecdsa.sign(e_key, MESSAGE)),
-        ("ecdsa", "verify", lambda: ecdsa.verify(e_pub, MESSAGE, e_sig)),
-        ("ecdsa", "recover", lambda: recover_public_key_from_digest(e_digest, e_sig)),
-        ("sm", "sign", lambda: sm.sign(s_key, MESSAGE)),
-        ("sm", "verify", lambda: sm.verify(s_pub, MESSAGE, s_sig)),
-        ("sm", "signer_address", lambda: sm.signer_address(MESSAGE, s_sig, s_pub)),
-        ("sm", "verify: _evm.sm2_verify", lambda: _evm.sm2_verify(s_pub, MESSAGE, s_sig)),
-        ("sm", "verify: Tongsuo (cached)", lambda: tongsuo_verify(s_pub, MESSAGE, s_sig)),
-        ("sm", "verify: Tongsuo (cold)", tongsuo_verify_cold),
-        ("hash", "keccak-256", lambda: keccak256(MESSAGE)),
-        ("hash", "SM3", lambda: sm3(MESSAGE)),
+    def coincurve_recover() -> bytes:
+        point: bytes = PublicKey.from_signature_and_message(e_sig, e_digest, hasher=None).format(
+            compressed=False
+        )
+        return point
+
+    # (suite, operation, one call, signatures per call)
+    rows: list[tuple[str, str, Callable[[], object], int]] = [
+        ("ecdsa", "sign", lambda: ecdsa.sign(e_key, MESSAGE), 1),
+        ("ecdsa", "verify", lambda: ecdsa.verify(e_pub, MESSAGE, e_sig), 1),
+        ("ecdsa", "recover", lambda: recover_public_key_from_digest(e_digest, e_sig), 1),
+        ("ecdsa", "recover: _evm", lambda: _evm.secp256k1_recover(e_digest, e_sig), 1),
+        ("ecdsa", "recover: coincurve", coincurve_recover, 1),
+        (
+            "ecdsa",
+            f"recover_signers (x{SIGNER_BATCH})",
+            lambda: recover_signers(e_messages, e_signatures),
+            SIGNER_BATCH,
+        ),
+        ("sm", "sign", lambda: sm.sign(s_key, MESSAGE), 1),
+        ("sm", "verify", lambda: sm.verify(s_pub, MESSAGE, s_sig), 1),
+        ("sm", "signer_address", lambda: sm.signer_address(MESSAGE, s_sig, s_pub), 1),
+        ("sm", "verify: _evm.sm2_verify", lambda: _evm.sm2_verify(s_pub, MESSAGE, s_sig), 1),
+        ("sm", "verify: Tongsuo (cached)", lambda: tongsuo_verify(s_pub, MESSAGE, s_sig), 1),
+        ("sm", "verify: Tongsuo (cold)", tongsuo_verify_cold, 1),
+        ("hash", "keccak-256", lambda: keccak256(MESSAGE), 1),
+        ("hash", "SM3", lambda: sm3(MESSAGE), 1),
     ]
     print(f"{'suite':<6} {'operation':<26} {'ops/s per core':>15} {'us/op':>8} {'ops/s wall':>11}")
-    for suite_name, label, operation in rows:
-        per_cpu_second, per_wall_second = rate(operation, seconds)
+    for suite_name, label, operation, per_call in rows:
+        calls_per_cpu_second, calls_per_wall_second = rate(operation, seconds)
+        per_cpu_second = calls_per_cpu_second * per_call
+        per_wall_second = calls_per_wall_second * per_call
         print(
             f"{suite_name:<6} {label:<26} {per_cpu_second:>15,.0f} "
             f"{1e6 / per_cpu_second:>8.1f} {per_wall_second:>11,.0f}"

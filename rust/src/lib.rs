@@ -10,12 +10,15 @@
 //! - `merge_diffs(outcomes) -> (accounts, storage)`: the block-level state diff
 //! - `create_address(sender, nonce) -> bytes`: the address a CREATE deploys to
 //! - `sm2_verify(public_key, message, signature) -> bool`: SM2 verification (see `sm2.rs`)
+//! - `secp256k1_recover(digest, signature, allow_high_s=False) -> bytes | None` and
+//!   `keccak_recover_signers(messages, signatures)`: secp256k1 key recovery (see `ecdsa.rs`)
 //! - `TxOutcome`: read-only result of one transaction
 //! - `REVM_VERSION`: the revm crate version compiled in
 
 mod block;
 mod convert;
 mod db;
+mod ecdsa;
 mod env;
 mod outcome;
 mod sm2;
@@ -31,6 +34,8 @@ fn _evm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(block::create_address, m)?)?;
     m.add_function(wrap_pyfunction!(outcome::merge_diffs, m)?)?;
     m.add_function(wrap_pyfunction!(sm2::sm2_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(ecdsa::secp256k1_recover, m)?)?;
+    m.add_function(wrap_pyfunction!(ecdsa::keccak_recover_signers, m)?)?;
     m.add_class::<outcome::TxOutcome>()?;
     m.add("REVM_VERSION", REVM_VERSION)?;
     Ok(())

@@ -35,6 +35,7 @@ from baychain.ledger.transactions import (
     SM2_TX_TYPE,
     accepted_tx_types,
     decode_transaction,
+    decode_transactions,
 )
 from baychain.primitives import Address, Hash32
 
@@ -502,3 +503,49 @@ def test_mutated_transactions_fail_cleanly(data: st.DataObject) -> None:
         return
     assert tx.raw == bytes(raw)
     assert tx.hash == keccak256(bytes(raw))
+
+
+def _describe(decoded: object) -> tuple[str, object]:
+    if isinstance(decoded, InvalidTransaction):
+        return type(decoded).__name__, str(decoded)
+    return "ok", decoded
+
+
+def _one_by_one(raws: list[bytes], suite: Any) -> list[tuple[str, object]]:
+    described: list[tuple[str, object]] = []
+    for raw in raws:
+        try:
+            described.append(_describe(decode_transaction(raw, suite, CHAIN_ID)))
+        except InvalidTransaction as error:
+            described.append(_describe(error))
+    return described
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_batch_decoding_equals_one_by_one(data: st.DataObject) -> None:
+    """decode_transactions gives, in order, what decode_transaction returns or raises."""
+    suite, key, types = data.draw(
+        st.sampled_from([(ECDSA, KEY, [0, 1, 2]), (SM, SM_KEY, [SM2_TX_TYPE])])
+    )
+    raws = []
+    for _ in range(data.draw(st.integers(0, 8))):
+        tx_type = data.draw(st.sampled_from(types))
+        raw = bytearray(sign_transaction(_unsigned(tx_type), key, suite).raw)
+        if data.draw(st.booleans()):  # break it somewhere: decoding or the signature fails
+            at = data.draw(st.integers(0, len(raw) - 1))
+            raw[at] = data.draw(st.integers(0, 255))
+        raws.append(bytes(raw))
+    batch = decode_transactions(raws, suite, CHAIN_ID)
+    assert [_describe(item) for item in batch] == _one_by_one(raws, suite)
+
+
+def test_batch_decoding_refuses_bad_signatures_in_place() -> None:
+    good = [sign_transaction(_unsigned(2, nonce=n), KEY, ECDSA).raw for n in range(2)]
+    high_s = _typed_raw(2, _dynamic_fields(), high_s=True)
+    batch = decode_transactions([good[0], high_s, b"", good[1]], ECDSA, CHAIN_ID)
+    assert [type(item).__name__ for item in batch] == [
+        "Transaction", "InvalidTransactionSignature", "MalformedTransaction", "Transaction"
+    ]  # fmt: skip
+    assert "EIP-2" in str(batch[1])
+    assert decode_transactions([], ECDSA, CHAIN_ID) == []

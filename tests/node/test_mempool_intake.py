@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -70,7 +72,7 @@ def test_batch_outcomes_and_pool_equal_one_by_one(
         chain = Chain.open(tmp_path / name, init.genesis)
         nodes.append(Node(chain, MempoolConfig(), init.validator_address, verify_threads=threads))
     single, batch = nodes
-    batch.intake = ParallelIntake(batch.mempool.decode_raw, threads, chunk_txs=chunk_txs)
+    batch.intake = ParallelIntake(batch.mempool.decode_raws, threads, chunk_txs=chunk_txs)
 
     expected = _one_by_one(single, raws)
     got = batch.submit_transactions(raws)
@@ -91,13 +93,16 @@ def test_batch_outcomes_and_pool_equal_one_by_one(
         node.chain.close()
 
 
-def test_check_all_keeps_order_and_restarts_after_close() -> None:
-    def check(raw: bytes) -> Transaction:
-        if raw[0] % 3 == 0:
-            raise InvalidTransaction(f"refused {raw[0]}")
-        return raw  # type: ignore[return-value]  # stands in for a decoded transaction
+def _stand_in_check(raws: Sequence[bytes]) -> list[Transaction | InvalidTransaction]:
+    """Refuses raws whose first byte is a multiple of 3; the others stand in for a decoding."""
+    return [
+        InvalidTransaction(f"refused {raw[0]}") if raw[0] % 3 == 0 else raw  # type: ignore[misc]
+        for raw in raws
+    ]
 
-    intake = ParallelIntake(check, 2, chunk_txs=5)
+
+def test_check_all_keeps_order_and_restarts_after_close() -> None:
+    intake = ParallelIntake(_stand_in_check, 2, chunk_txs=5)
     raws = [bytes([i]) for i in range(100)]
     for _ in range(2):
         outcomes = list(intake.check_all(raws))
@@ -107,8 +112,24 @@ def test_check_all_keeps_order_and_restarts_after_close() -> None:
         intake.close()
 
 
+def test_check_all_hands_chunks_to_the_check() -> None:
+    seen: list[int] = []
+
+    def check(raws: Sequence[bytes]) -> list[Transaction | InvalidTransaction]:
+        seen.append(len(raws))
+        return _stand_in_check(raws)
+
+    intake = ParallelIntake(check, 2, chunk_txs=8)
+    assert len(list(intake.check_all([bytes([i]) for i in range(20)]))) == 20
+    assert sorted(seen) == [4, 8, 8]
+    seen.clear()
+    assert len(list(intake.check_all([b"\x01"] * 8))) == 8  # one chunk: checked inline
+    assert seen == [8]
+    intake.close()
+
+
 def test_an_unexpected_error_propagates() -> None:
-    def check(raw: bytes) -> Transaction:
+    def check(raws: Sequence[bytes]) -> list[Transaction | InvalidTransaction]:
         raise RuntimeError("a bug, not bad input")
 
     intake = ParallelIntake(check, 2, chunk_txs=1)
@@ -119,6 +140,18 @@ def test_an_unexpected_error_propagates() -> None:
 
 def test_rejects_nonsense_settings() -> None:
     with pytest.raises(ValueError, match="threads"):
-        ParallelIntake(lambda raw: raw, 0)  # type: ignore[arg-type,return-value]
+        ParallelIntake(_stand_in_check, 0)
     with pytest.raises(ValueError, match="chunk_txs"):
-        ParallelIntake(lambda raw: raw, 2, chunk_txs=0)  # type: ignore[arg-type,return-value]
+        ParallelIntake(_stand_in_check, 2, chunk_txs=0)
+
+
+def test_several_threads_may_check_batches_at_once() -> None:
+    intake = ParallelIntake(_stand_in_check, 2, chunk_txs=3)
+    batches = [[bytes([(start + i) % 256]) for i in range(50)] for start in range(8)]
+    with ThreadPoolExecutor(4) as callers:
+        results = list(callers.map(lambda raws: list(intake.check_all(raws)), batches))
+    for raws, outcomes in zip(batches, results, strict=True):
+        assert [o if isinstance(o, bytes) else str(o) for o in outcomes] == [
+            f"refused {raw[0]}" if raw[0] % 3 == 0 else raw for raw in raws
+        ]
+    intake.close()

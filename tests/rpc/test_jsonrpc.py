@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rpc_rig import Rig
+from rpc_rig import Rig, hex_of
 
 from baychain.errors import (
     ExecutionReverted,
@@ -17,7 +17,7 @@ from baychain.errors import (
     NotFound,
     StoreError,
 )
-from baychain.rpc.jsonrpc import Dispatcher, InvalidParams, error_for
+from baychain.rpc.jsonrpc import Dispatcher, InvalidParams, LimitExceeded, error_for
 from baychain.rpc.limits import RpcLimits
 
 
@@ -66,6 +66,7 @@ def test_wrong_counts_and_types_name_the_parameter(fresh: Rig) -> None:
         (("eth_getBlockByHash", "0x1234", False), "block hash"),
         (("eth_getTransactionReceipt", "0x" + "0" * 63), "transaction hash"),
         (("eth_sendRawTransaction", "0xabc"), "transaction"),
+        (("eth_sendRawTransaction", "0xab cd"), "transaction"),  # even length, not hex
         (("eth_call", {"to": "0x1"}, "latest"), "transaction.to"),
         (("eth_call", {"gasPrice": "0x1", "maxFeePerGas": "0x1"}), "gasPrice"),
         (("eth_call", {"input": "0x00", "data": "0x01"}), "input and data"),
@@ -151,3 +152,77 @@ def test_a_handler_bug_is_an_internal_error_and_the_dispatcher_keeps_serving() -
     assert ask(request("fine", 1, 2, 3))["result"] == 6
     answer = ask(request("fine"))
     assert answer["error"]["code"] == -32602 and "at least 1" in answer["error"]["message"]
+
+
+def test_runs_of_a_batched_method_go_to_its_batch_handler() -> None:
+    import asyncio
+
+    dispatcher = Dispatcher()
+    runs: list[list[list[Any]]] = []
+
+    async def double(value: int) -> int:
+        return 2 * value
+
+    async def double_all(calls: list[list[Any]]) -> list[Any]:
+        runs.append(calls)
+        return [InvalidParams("odd") if value % 2 else 2 * value for value, in calls]
+
+    async def other() -> str:
+        return "other"
+
+    dispatcher.register("double", double, batch_handler=double_all)
+    dispatcher.register("other", other)
+
+    def ask(body: Any) -> Any:
+        return json.loads(asyncio.run(dispatcher.handle_text(json.dumps(body))) or "null")
+
+    answers = ask([
+        request("double", 1, id_=1), request("double", 2, id_=2),
+        {"jsonrpc": "2.0", "method": "double", "params": [4]},  # a notification, in the run
+        request("double", id_=3),  # wrong arity: answered alone, and it ends the run
+        request("double", 6, id_=4), request("other", id_=5), request("double", 8, id_=6),
+    ])  # fmt: skip
+    assert runs == [[[1], [2], [4]], [[6]], [[8]]]
+    assert [a["id"] for a in answers] == [1, 2, 3, 4, 5, 6]
+    assert answers[0]["error"]["code"] == -32602 and answers[0]["error"]["message"] == "odd"
+    assert [answers[i]["result"] for i in (1, 3, 4, 5)] == [4, 12, "other", 16]
+    assert answers[2]["error"]["code"] == -32602
+    assert ask(request("double", 5))["result"] == 10  # a lone request takes the plain handler
+    assert len(runs) == 3
+
+    async def busy(calls: list[list[Any]]) -> list[Any]:
+        raise LimitExceeded("the node is busy")
+
+    dispatcher.register("double", double, batch_handler=busy)
+    answers = ask([request("double", 1, id_=1), request("double", 2, id_=2)])
+    assert [a["error"]["code"] for a in answers] == [-32005, -32005]
+
+
+def test_a_batch_of_sends_answers_as_sends_one_by_one(tmp_path: Path) -> None:
+    """A run of eth_sendRawTransaction in one batch: the same answers and pool, in order."""
+    rigs = [Rig(tmp_path / name, "ecdsa") for name in ("single", "batch")]
+    single, batched = rigs
+    try:
+        raws = [single.sign(single.alice, single.bob.address, value=1, gas=21_000)
+                for _ in range(5)]  # fmt: skip
+        bob = [single.sign(single.bob, single.alice.address, value=2, gas=21_000)
+               for _ in range(3)]  # fmt: skip
+        foreign = single.alice.sign(chain_id=single.genesis.chain_id + 1, nonce=5,
+                                    to=single.bob.address)  # fmt: skip
+        gap = single.sign(single.bob, single.alice.address, gas=21_000, nonce=900)
+        params = [hex_of(raw) for raw in (raws[0], bob[0], raws[1], raws[1], bob[1], foreign,
+                                          raws[2], gap, bob[2])]  # fmt: skip
+        params[3:3] = ["0xzz", "0x02c0ffee"]  # not hex; malformed
+        body = [request("eth_sendRawTransaction", p, id_=i) for i, p in enumerate(params)]
+        body.insert(4, request("eth_blockNumber", id_="between"))
+        expected = [single.raw(item) for item in body]
+        got = batched.raw(body)
+        assert got == expected
+        kinds = {a["error"]["message"].split(":")[0] for a in got if "error" in a}
+        assert len(kinds) >= 5  # invalid params, malformed, known, chain id, nonce gap
+        assert [a.get("result") for a in got].count(None) == 5
+        pools = [[tx.hash for tx in rig.node.mempool.pending_transactions()] for rig in rigs]
+        assert pools[0] == pools[1] and len(pools[0]) == 6
+    finally:
+        for rig in rigs:
+            rig.close()

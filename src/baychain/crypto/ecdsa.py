@@ -11,7 +11,11 @@ Glossary:
 - *address*: the last 20 bytes of ``keccak256(public_key64)`` (Yellow Paper, Appendix F).
 
 Signing is deterministic (RFC 6979, as implemented by libsecp256k1 through
-coincurve): the same key and digest always give the same signature.
+coincurve): the same key and digest always give the same signature. Recovery
+runs in the Rust extension (``baychain._evm.secp256k1_recover``, the same
+libsecp256k1 through the ``secp256k1`` crate) with the GIL released, so threads
+recover keys in parallel; :func:`recover_signers` recovers a whole batch
+(hashing included) in one call.
 
 Keccak-256 here is the original Keccak submission (padding byte ``0x01``) that
 Ethereum uses, not NIST SHA3-256.
@@ -20,11 +24,14 @@ Ethereum uses, not NIST SHA3-256.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import cast
 
 import sha3
-from coincurve import PrivateKey, PublicKey
+from coincurve import PrivateKey
 
+from baychain import _evm
 from baychain.crypto.suite import CryptoSuite
 from baychain.errors import InvalidKey, InvalidSignature
 from baychain.primitives import Address, Hash32
@@ -101,16 +108,45 @@ def recover_public_key_from_digest(
     (unless ``allow_high_s``, which only the EVM's ``ecrecover`` precompile
     wants) or one from which no key can be recovered.
     """
-    if len(digest) != DIGEST_SIZE:
-        raise InvalidSignature(f"a signed digest is {DIGEST_SIZE} bytes, got {len(digest)}")
-    _check_signature(signature, allow_high_s=allow_high_s)
+    public_key = _evm.secp256k1_recover(digest, signature, allow_high_s)
+    if public_key is None:
+        raise _refusal(digest, signature, allow_high_s=allow_high_s)
+    return public_key
+
+
+def recover_signers(
+    messages: Sequence[bytes], signatures: Sequence[bytes]
+) -> list[tuple[bytes, Address] | InvalidSignature]:
+    """Return, for each message, the signer of ``keccak256(message)``: (public key, address).
+
+    ``signatures[i]`` signs ``messages[i]`` (low ``s`` only); where it is not a
+    valid signature, the list holds the :class:`InvalidSignature` that
+    :func:`recover_public_key_from_digest` would raise. One call to the Rust
+    extension does the hashing and recovery of the whole batch with the GIL released.
+    """
+    # the extension's (bytes, bytes) pairs are (public key, Address) as they are
+    signers = cast(
+        list[tuple[bytes, Address] | None], _evm.keccak_recover_signers(messages, signatures)
+    )
+    if None not in signers:
+        return cast(list[tuple[bytes, Address] | InvalidSignature], signers)
+    return [
+        signer
+        if signer is not None
+        else _refusal(keccak256(message), signature, allow_high_s=False)
+        for signer, message, signature in zip(signers, messages, signatures, strict=True)
+    ]
+
+
+def _refusal(digest: bytes, signature: bytes, *, allow_high_s: bool) -> InvalidSignature:
+    """The error for a signature the recovery refused: the rule it breaks, or no key."""
     try:
-        point: bytes = PublicKey.from_signature_and_message(signature, digest, hasher=None).format(
-            compressed=False
-        )
-    except ValueError:
-        raise InvalidSignature("no public key can be recovered from this signature") from None
-    return point[1:]
+        if len(digest) != DIGEST_SIZE:
+            raise InvalidSignature(f"a signed digest is {DIGEST_SIZE} bytes, got {len(digest)}")
+        _check_signature(signature, allow_high_s=allow_high_s)
+    except InvalidSignature as error:
+        return error
+    return InvalidSignature("no public key can be recovered from this signature")
 
 
 def private_key_to_public_key(private_key: bytes) -> bytes:
@@ -153,6 +189,12 @@ class EcdsaSuite(CryptoSuite):
     def recover_public_key_from_digest(self, digest: bytes, signature: bytes) -> bytes:
         """Return the 64-byte signer key of ``signature`` over ``digest`` (low-s only)."""
         return recover_public_key_from_digest(digest, signature)
+
+    def recover_signers(
+        self, messages: Sequence[bytes], signatures: Sequence[bytes]
+    ) -> list[tuple[bytes, Address] | InvalidSignature]:
+        """Each message's signer (public key, address) or the error refusing its signature."""
+        return recover_signers(messages, signatures)
 
     def verify(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
         """Return True iff ``signature`` over ``keccak256(message)`` recovers ``public_key``."""

@@ -35,11 +35,15 @@ def _bits(value: bytes) -> int:
 
 def bloom(logs: Iterable[Log]) -> bytes:
     """Return the 256-byte logs bloom of ``logs`` (a receipt's or a whole block's)."""
-    mask = 0
+    # a value sets the same bits however often it occurs: hash each distinct one once
+    # (a block of token transfers repeats the token address and the event topic)
+    values: set[bytes] = set()
     for log in logs:
-        mask |= _bits(log.address)
-        for topic in log.topics:
-            mask |= _bits(topic)
+        values.add(log.address)
+        values.update(log.topics)
+    mask = 0
+    for value in values:
+        mask |= _bits(value)
     return mask.to_bytes(BLOOM_BYTES, "big")
 
 

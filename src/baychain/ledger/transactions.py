@@ -33,6 +33,7 @@ digest is ``suite.hash(signing payload)`` (keccak-256 on ``ecdsa``, as Ethereum)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, cast
 
@@ -60,6 +61,7 @@ __all__ = [
     "Transaction",
     "accepted_tx_types",
     "decode_transaction",
+    "decode_transactions",
     "refuse_type",
 ]
 
@@ -126,7 +128,58 @@ class Transaction:
 class _RecoveringSuite(Protocol):
     """What a suite with ``recovers_public_key`` offers beyond :class:`CryptoSuite`."""
 
-    def recover_public_key_from_digest(self, digest: bytes, signature: bytes) -> bytes: ...
+    def recover_signers(
+        self, messages: Sequence[bytes], signatures: Sequence[bytes]
+    ) -> list[tuple[bytes, Address] | InvalidSignature]: ...
+
+
+@dataclass(slots=True)
+class _Unverified:
+    """A decoded transaction that passed every check but its signature's."""
+
+    tx_type: int
+    nonce: int
+    tip: int
+    fee_cap: int
+    gas_limit: int
+    to: Address | None
+    value: int
+    data: bytes
+    access_list: AccessList
+    v: int
+    r: int
+    s: int
+    message: bytes
+    """What the signature signs (the suite hashes it): the signing payload."""
+    signature: bytes
+    """``r || s || recid`` (65 bytes) on a recovering suite, ``r || s`` for SM2."""
+    public_key: bytes
+    """The SM2 signer's carried key; empty on a recovering suite."""
+    raw: bytes
+
+    def signed(
+        self, chain_id: int, public_key: bytes, sender: Address, tx_hash: Hash32
+    ) -> Transaction:
+        """The :class:`Transaction` once the signature proved ``sender``."""
+        return Transaction(
+            tx_type=self.tx_type,
+            chain_id=chain_id,
+            nonce=self.nonce,
+            max_priority_fee_per_gas=self.tip,
+            max_fee_per_gas=self.fee_cap,
+            gas_limit=self.gas_limit,
+            to=self.to,
+            value=self.value,
+            data=self.data,
+            access_list=self.access_list,
+            v=self.v,
+            r=self.r,
+            s=self.s,
+            public_key=public_key,
+            sender=sender,
+            hash=tx_hash,
+            raw=self.raw,
+        )
 
 
 def accepted_tx_types(suite: CryptoSuite) -> frozenset[int]:
@@ -155,7 +208,68 @@ def decode_transaction(raw: bytes, suite: CryptoSuite, chain_id: int) -> Transac
     :class:`InvalidTransactionSignature`, or :class:`InvalidTransaction` for the
     EIP-2681 nonce and EIP-1559 fee rules. All are :class:`InvalidTransaction`.
     """
-    raw = bytes(raw)
+    (decoded,) = decode_transactions((raw,), suite, chain_id)
+    if isinstance(decoded, InvalidTransaction):
+        raise decoded
+    return decoded
+
+
+def decode_transactions(
+    raws: Sequence[bytes], suite: CryptoSuite, chain_id: int
+) -> list[Transaction | InvalidTransaction]:
+    """Decode and check a batch: for each raw transaction, in order, what
+    :func:`decode_transaction` returns, or the :class:`InvalidTransaction` it raises.
+
+    On a recovering suite the signers of the whole batch are recovered in one
+    call (``recover_signers``: hashing and recovery with the GIL released).
+    """
+    checked: list[_Unverified | InvalidTransaction] = []
+    for raw in raws:
+        try:
+            checked.append(_decode_unverified(bytes(raw), suite, chain_id))
+        except InvalidTransaction as error:
+            checked.append(error)
+    unverified = [item for item in checked if isinstance(item, _Unverified)]
+    signers = iter(_signers(suite, unverified))
+    decoded: list[Transaction | InvalidTransaction] = []
+    for item in checked:
+        if isinstance(item, InvalidTransaction):
+            decoded.append(item)
+            continue
+        signer = next(signers)
+        if isinstance(signer, InvalidTransaction):
+            decoded.append(signer)
+            continue
+        decoded.append(item.signed(chain_id, signer[0], signer[1], suite.hash(item.raw)))
+    return decoded
+
+
+def _signers(
+    suite: CryptoSuite, unverified: list[_Unverified]
+) -> list[tuple[bytes, Address] | InvalidTransactionSignature]:
+    """The (public key, sender) each signature proves, or the error refusing it."""
+    signers: list[tuple[bytes, Address] | InvalidTransactionSignature] = []
+    if suite.recovers_public_key:
+        recovered = cast(_RecoveringSuite, suite).recover_signers(
+            [item.message for item in unverified], [item.signature for item in unverified]
+        )
+        for signer in recovered:
+            if isinstance(signer, InvalidSignature):
+                signer = InvalidTransactionSignature(f"invalid transaction signature: {signer}")
+            signers.append(signer)
+        return signers
+    for item in unverified:
+        try:
+            sender = suite.signer_address(item.message, item.signature, item.public_key)
+        except (InvalidSignature, InvalidKey) as exc:
+            signers.append(InvalidTransactionSignature(f"invalid transaction signature: {exc}"))
+            continue
+        signers.append((item.public_key, sender))
+    return signers
+
+
+def _decode_unverified(raw: bytes, suite: CryptoSuite, chain_id: int) -> _Unverified:
+    """Every check of :func:`decode_transaction` but the signature's, in its order."""
     try:
         if not raw:
             raise DecodingError("empty input")
@@ -169,7 +283,7 @@ def decode_transaction(raw: bytes, suite: CryptoSuite, chain_id: int) -> Transac
         if tx_type not in accepted_tx_types(suite):
             raise refuse_type(tx_type, suite)
         if tx_type == LEGACY_TX_TYPE:
-            return _decode_legacy(raw, suite, chain_id)
+            return _decode_legacy(raw, chain_id)
         return _decode_typed(raw, tx_type, suite, chain_id)
     except MalformedTransaction:
         raise
@@ -187,17 +301,12 @@ def _common_checks(nonce: int, tip: int, fee_cap: int) -> None:
         raise InvalidTransaction(f"max priority fee {tip} exceeds max fee per gas {fee_cap}")
 
 
-def _recover(suite: CryptoSuite, payload: bytes, r: int, s: int, recid: int) -> bytes:
-    """Return the public key that signed ``payload`` with ``(r, s, recid)`` (each < 2**256)."""
-    signature = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes((recid,))
-    recover = cast(_RecoveringSuite, suite).recover_public_key_from_digest
-    try:
-        return recover(suite.hash(payload), signature)
-    except (InvalidSignature, InvalidKey) as exc:
-        raise InvalidTransactionSignature(f"invalid transaction signature: {exc}") from None
+def _recoverable_signature(r: int, s: int, recid: int) -> bytes:
+    """``r || s || recid`` (65 bytes) from a decoded signature (``r`` and ``s`` < 2**256)."""
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes((recid,))
 
 
-def _decode_legacy(raw: bytes, suite: CryptoSuite, chain_id: int) -> Transaction:
+def _decode_legacy(raw: bytes, chain_id: int) -> _Unverified:
     """Decode an EIP-155 legacy transaction (``raw`` starts with an RLP list prefix)."""
     fields = rlp.decode_list(rlp.decode(raw), 9, name="legacy transaction")
     nonce = rlp.decode_uint(fields[0], name="nonce", max_bytes=8)
@@ -219,13 +328,11 @@ def _decode_legacy(raw: bytes, suite: CryptoSuite, chain_id: int) -> Transaction
     _common_checks(nonce, gas_price, gas_price)
     # The fields are canonical, so the signing payload reuses their bytes as they are.
     payload = rlp.encode([*fields[:6], rlp.encode_uint(chain_id), b"", b""])
-    public_key = _recover(suite, payload, r, s, (v - 35) & 1)
-    return Transaction(
+    return _Unverified(
         tx_type=LEGACY_TX_TYPE,
-        chain_id=chain_id,
         nonce=nonce,
-        max_priority_fee_per_gas=gas_price,
-        max_fee_per_gas=gas_price,
+        tip=gas_price,
+        fee_cap=gas_price,
         gas_limit=gas_limit,
         to=to,
         value=value,
@@ -234,14 +341,14 @@ def _decode_legacy(raw: bytes, suite: CryptoSuite, chain_id: int) -> Transaction
         v=v,
         r=r,
         s=s,
-        public_key=public_key,
-        sender=suite.address(public_key),
-        hash=suite.hash(raw),
+        message=payload,
+        signature=_recoverable_signature(r, s, (v - 35) & 1),
+        public_key=b"",
         raw=raw,
     )
 
 
-def _decode_typed(raw: bytes, tx_type: int, suite: CryptoSuite, chain_id: int) -> Transaction:
+def _decode_typed(raw: bytes, tx_type: int, suite: CryptoSuite, chain_id: int) -> _Unverified:
     """Decode a type 1, 2 or 0x53 envelope; ``raw[0]`` is the type."""
     # Types 1 and 0x53 have 11 fields; type 2 has a separate tip and fee cap.
     count = 12 if tx_type == DYNAMIC_FEE_TX_TYPE else 11
@@ -260,6 +367,7 @@ def _decode_typed(raw: bytes, tx_type: int, suite: CryptoSuite, chain_id: int) -
     value = rlp.decode_uint(fields[fee_at + 2], name="value")
     data = rlp.decode_bytes(fields[fee_at + 3], name="data")
     access_list = decode_access_list(fields[fee_at + 4])
+    public_key = b""
     if tx_type == SM2_TX_TYPE:
         public_key = rlp.decode_fixed(fields[9], 64, name="public_key")
         signature = rlp.decode_fixed(fields[10], suite.signature_size, name="signature")
@@ -275,22 +383,16 @@ def _decode_typed(raw: bytes, tx_type: int, suite: CryptoSuite, chain_id: int) -
     # them gives back their bytes: the signing payload is a slice of the envelope.
     if tx_type == SM2_TX_TYPE:
         message = raw[:1] + rlp.wrap_list(body[offsets[0] : offsets[10]])
-        try:
-            sender = suite.signer_address(message, signature, public_key)
-        except (InvalidSignature, InvalidKey) as exc:
-            raise InvalidTransactionSignature(f"invalid transaction signature: {exc}") from None
     else:
         if v > 1:
             raise InvalidTransactionSignature(f"y_parity must be 0 or 1, got {v}")
-        payload = raw[:1] + rlp.wrap_list(body[offsets[0] : offsets[count - 3]])
-        public_key = _recover(suite, payload, r, s, v)
-        sender = suite.address(public_key)
-    return Transaction(
+        message = raw[:1] + rlp.wrap_list(body[offsets[0] : offsets[count - 3]])
+        signature = _recoverable_signature(r, s, v)
+    return _Unverified(
         tx_type=tx_type,
-        chain_id=chain_id,
         nonce=nonce,
-        max_priority_fee_per_gas=tip,
-        max_fee_per_gas=fee_cap,
+        tip=tip,
+        fee_cap=fee_cap,
         gas_limit=gas_limit,
         to=to,
         value=value,
@@ -299,8 +401,8 @@ def _decode_typed(raw: bytes, tx_type: int, suite: CryptoSuite, chain_id: int) -
         v=v,
         r=r,
         s=s,
+        message=message,
+        signature=signature,
         public_key=public_key,
-        sender=sender,
-        hash=suite.hash(raw),
         raw=raw,
     )

@@ -55,7 +55,7 @@ for its lifetime.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -66,6 +66,7 @@ from baychain.errors import (
     GasLimitExceeded,
     InsufficientFunds,
     IntrinsicGasTooLow,
+    InvalidTransaction,
     NonceTooHigh,
     NonceTooLow,
     PoolBytesFull,
@@ -76,7 +77,7 @@ from baychain.errors import (
     WrongChainId,
 )
 from baychain.ledger.intrinsic_gas import TX_BASE_COST, intrinsic_gas
-from baychain.ledger.transactions import Transaction, decode_transaction
+from baychain.ledger.transactions import Transaction, decode_transaction, decode_transactions
 from baychain.node.mempool_config import MempoolConfig
 from baychain.primitives import Address, Hash32
 
@@ -201,6 +202,24 @@ class Mempool:
         if len(raw) > self._config.max_tx_bytes:
             raise TransactionTooLarge(len(raw), self._config.max_tx_bytes)
         return decode_transaction(raw, self._suite, self._chain_id)
+
+    def decode_raws(self, raws: Sequence[bytes]) -> list[Transaction | InvalidTransaction]:
+        """:meth:`decode_raw` over a batch: for each raw transaction, in order, the decoded
+        transaction or the :class:`~baychain.errors.InvalidTransaction` refusing it.
+
+        Thread-safe like :meth:`decode_raw`. On an ``ecdsa`` chain one call recovers the
+        whole batch's senders with the GIL released (``decode_transactions``).
+        """
+        limit = self._config.max_tx_bytes
+        decoded = iter(
+            decode_transactions(
+                [raw for raw in raws if len(raw) <= limit], self._suite, self._chain_id
+            )
+        )
+        return [
+            next(decoded) if len(raw) <= limit else TransactionTooLarge(len(raw), limit)
+            for raw in raws
+        ]
 
     def add(self, tx: Transaction, accounts: AccountReader) -> Transaction:
         """Admit an already decoded transaction (for example one a peer relayed); return it.

@@ -9,7 +9,9 @@ Every transaction is decoded and its signature checked once, on entry to the
 pool; blocks carry the decoded transactions, so the sender recovered there is
 reused by execution. :meth:`Node.submit_transactions` takes a batch and checks
 its signatures on several threads (``node/mempool_intake.py``) before the pool
-admits the transactions in order.
+admits the transactions in order; its two halves, :meth:`Node.check_transactions`
+(any thread) and :meth:`Node.admit_checked` (the pool's thread), let a server
+check a batch off its event loop.
 
 Observers (the JSON-RPC filters and subscriptions) register callables in
 :attr:`Node.pending_listeners` and :attr:`Node.commit_listeners`; the node calls
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -94,7 +96,9 @@ class Node:
             block_gas_limit=self.genesis.block_gas_limit,
             base_fee=self.genesis.base_fee_per_gas,
         )
-        self.intake = ParallelIntake(self.mempool.decode_raw, verify_threads or os.cpu_count() or 1)
+        self.intake = ParallelIntake(
+            self.mempool.decode_raws, verify_threads or os.cpu_count() or 1
+        )
         self.pending_listeners: list[Callable[[Transaction], None]] = []
         """Called with each transaction the pool accepts."""
         self.commit_listeners: list[Callable[[ProposedBlock], None]] = []
@@ -135,18 +139,40 @@ class Node:
         Returns, for each one, what :meth:`submit_transaction` would have returned
         or raised for it had they been submitted one by one: the pooled transaction
         or the InvalidTransaction / TransactionRejected refusing it. Signatures are
-        checked on ``verify_threads`` threads; the pool admits in order.
+        checked on ``verify_threads`` threads; the pool admits in order, while later
+        chunks are still being checked.
+        """
+        return self.admit_checked(self.intake.check_all(raws))
+
+    def check_transactions(self, raws: Sequence[bytes]) -> list[Transaction | InvalidTransaction]:
+        """The stateless half of :meth:`submit_transactions`: decode and check a batch.
+
+        For each raw transaction, in order, the decoded transaction or the
+        InvalidTransaction refusing it. Reads no pool state, so any thread may call
+        it (the JSON-RPC server does, off the event loop); the signatures are
+        checked on the ``verify_threads`` threads.
+        """
+        return list(self.intake.check_all(raws))
+
+    def admit_checked(
+        self, checked: Iterable[Transaction | InvalidTransaction]
+    ) -> list[Transaction | InvalidTransaction | TransactionRejected]:
+        """The pool half of :meth:`submit_transactions`: admit decoded transactions in order.
+
+        Refusals in ``checked`` are passed through; each transaction is admitted as
+        :meth:`submit_decoded` would (all against one snapshot of the committed
+        state), and the pending listeners hear of the accepted ones afterwards.
         """
         outcomes: list[Transaction | InvalidTransaction | TransactionRejected] = []
         with self.chain.state() as view:
-            for checked in self.intake.check_all(raws):
-                if isinstance(checked, Transaction):
+            for item in checked:
+                if isinstance(item, Transaction):
                     try:
-                        checked = self.mempool.add(checked, view)
+                        item = self.mempool.add(item, view)
                     except (InvalidTransaction, TransactionRejected) as refusal:
                         outcomes.append(refusal)
                         continue
-                outcomes.append(checked)
+                outcomes.append(item)
         for outcome in outcomes:
             if isinstance(outcome, Transaction):
                 self._notify(self.pending_listeners, outcome)

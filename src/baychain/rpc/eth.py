@@ -18,9 +18,10 @@ from typing import Any
 
 from baychain import __version__
 from baychain.crypto import keccak256
-from baychain.errors import NotFound
+from baychain.errors import InvalidTransaction, NotFound, TransactionRejected
 from baychain.ledger.block import Block
 from baychain.ledger.receipt import Receipt
+from baychain.ledger.transactions import Transaction
 from baychain.node.node import Node
 from baychain.node.queries import ChainQueries
 from baychain.primitives import Hash32
@@ -90,8 +91,9 @@ class EthApi:
 
     def register(self, dispatcher: Dispatcher) -> None:
         """Register every handler under its JSON-RPC name."""
+        batched = {"eth_sendRawTransaction": self.send_raw_transactions}
         for name in METHODS:
-            dispatcher.register(name, getattr(self, name))
+            dispatcher.register(name, getattr(self, name), batch_handler=batched.get(name))
 
     # -- node and chain ------------------------------------------------------
 
@@ -320,6 +322,28 @@ class EthApi:
         decoded = await self.workers.run(self.node.mempool.decode_raw, payload)
         return data(self.node.submit_decoded(decoded).hash)
 
+    async def send_raw_transactions(self, calls: list[list[Any]]) -> list[str | Exception]:
+        """``eth_sendRawTransaction`` for a run of calls in one JSON-RPC batch.
+
+        One trip to a worker decodes the run and checks its signatures (on the
+        node's intake threads); then the pool admits the transactions in order on
+        the event loop. Each call gets what it would have got on its own: the
+        transaction hash, or the error refusing it.
+        """
+        payloads: list[bytes | InvalidParams] = []
+        for call in calls:
+            try:
+                payloads.append(params.data(call[0], "transaction"))
+            except InvalidParams as error:
+                payloads.append(error)
+        raws = [payload for payload in payloads if isinstance(payload, bytes)]
+        checked = await self.workers.run(self.node.check_transactions, raws)
+        outcomes = iter(self.node.admit_checked(checked))
+        return [
+            payload if isinstance(payload, InvalidParams) else _sent(next(outcomes))
+            for payload in payloads
+        ]
+
     # -- helpers -----------------------------------------------------------------
 
     def _find_block(self, height: int) -> tuple[Block, Hash32, tuple[Receipt, ...]] | None:
@@ -335,6 +359,11 @@ class EthApi:
         if found is None:
             raise NotFound(f"no block at height {height}")
         return found[0], found[2]
+
+
+def _sent(outcome: Transaction | InvalidTransaction | TransactionRejected) -> str | Exception:
+    """What ``eth_sendRawTransaction`` answers for a pool outcome: the hash or the refusal."""
+    return outcome if isinstance(outcome, Exception) else data(outcome.hash)
 
 
 def _count(value: Any, name: str) -> int:

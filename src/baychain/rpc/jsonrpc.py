@@ -21,6 +21,12 @@ code     meaning
 A handler is registered with its JSON-RPC name and called with the request's
 positional params (after the session, for handlers that take one). The number
 of params is checked against the handler's signature before it is called.
+
+A method may also have a *batch handler*: within one JSON-RPC batch, a run of
+consecutive well-formed calls to that method is answered by one call of the
+batch handler with every call's params, in order (``eth_sendRawTransaction``
+checks a whole run of transactions in one pass this way). Its answers are the
+ones the calls would get one after the other.
 """
 
 from __future__ import annotations
@@ -54,6 +60,10 @@ MAX_BATCH_LENGTH = 1_000
 """Default bound on the number of requests in one batch."""
 
 Handler = Callable[..., Awaitable[Any]]
+
+BatchHandler = Callable[[list[list[Any]]], Awaitable[list[Any]]]
+"""Answers a run of calls to one method: each call's params in, one result or
+exception per call out, in the same order."""
 
 
 class RpcError(Exception):
@@ -106,11 +116,14 @@ def error_response(request_id: Any, error: RpcError) -> dict[str, Any]:
 
 
 class _Method:
-    __slots__ = ("handler", "max_params", "min_params", "with_session")
+    __slots__ = ("batch_handler", "handler", "max_params", "min_params", "with_session")
 
-    def __init__(self, handler: Handler, with_session: bool) -> None:
+    def __init__(
+        self, handler: Handler, with_session: bool, batch_handler: BatchHandler | None
+    ) -> None:
         self.handler = handler
         self.with_session = with_session
+        self.batch_handler = batch_handler
         positional = [
             p
             for p in inspect.signature(handler).parameters.values()
@@ -122,6 +135,29 @@ class _Method:
         fixed = [p for p in positional if p.kind != p.VAR_POSITIONAL]
         self.min_params = sum(1 for p in fixed if p.default is p.empty)
         self.max_params = None if variadic else len(fixed)
+
+
+class _Call:
+    """A request that passed the envelope and arity checks, ready to run."""
+
+    __slots__ = ("is_notification", "method", "name", "params", "request_id")
+
+    def __init__(
+        self, request_id: Any, is_notification: bool, name: str, method: _Method, params: list[Any]
+    ) -> None:
+        self.request_id = request_id
+        self.is_notification = is_notification
+        self.name = name
+        self.method = method
+        self.params = params
+
+    def answer(self, result: Any) -> dict[str, Any] | None:
+        """The response carrying ``result`` (an exception becomes its error), None if notified."""
+        if self.is_notification:
+            return None
+        if isinstance(result, Exception):
+            return error_response(self.request_id, error_for(result))
+        return {"jsonrpc": "2.0", "id": self.request_id, "result": result}
 
 
 def _valid_id(request_id: Any) -> bool:
@@ -141,9 +177,17 @@ class Dispatcher:
         self._methods: dict[str, _Method] = {}
         self.max_batch_length = max_batch_length
 
-    def register(self, name: str, handler: Handler, *, with_session: bool = False) -> None:
-        """Serve ``name`` with ``handler(*params)`` (``handler(session, *params)`` if asked)."""
-        self._methods[name] = _Method(handler, with_session)
+    def register(
+        self,
+        name: str,
+        handler: Handler,
+        *,
+        with_session: bool = False,
+        batch_handler: BatchHandler | None = None,
+    ) -> None:
+        """Serve ``name`` with ``handler(*params)`` (``handler(session, *params)`` if asked);
+        runs of ``name`` calls inside a batch go to ``batch_handler`` if given (see above)."""
+        self._methods[name] = _Method(handler, with_session, batch_handler)
 
     @property
     def methods(self) -> list[str]:
@@ -165,16 +209,63 @@ class Dispatcher:
                     f"batch of {len(payload)} requests is longer than {self.max_batch_length}",
                 )
                 return json.dumps(error_response(None, error))
-            answers = [await self.handle_request(item, session) for item in payload]
+            answers = await self._handle_batch(payload, session)
             kept = [answer for answer in answers if answer is not None]
             return json.dumps(kept) if kept else None
         answer = await self.handle_request(payload, session)
         return None if answer is None else json.dumps(answer)
 
-    async def handle_request(
-        self, request: Any, session: object = None
-    ) -> dict[str, Any] | None:
+    async def handle_request(self, request: Any, session: object = None) -> dict[str, Any] | None:
         """Answer one request object (None for a notification)."""
+        return await self._run(self._resolve(request), session)
+
+    @staticmethod
+    async def _run(call: _Call | dict[str, Any] | None, session: object) -> dict[str, Any] | None:
+        if not isinstance(call, _Call):
+            return call  # the request was answered while resolving it
+        try:
+            if call.method.with_session:
+                result = await call.method.handler(session, *call.params)
+            else:
+                result = await call.method.handler(*call.params)
+        except Exception as error:  # every failure becomes an answer; the server keeps serving
+            return call.answer(error)
+        return call.answer(result)
+
+    async def _handle_batch(
+        self, requests: list[Any], session: object
+    ) -> list[dict[str, Any] | None]:
+        """Answer a batch in order; runs of calls to a method with a batch handler go together."""
+        resolved = [self._resolve(request) for request in requests]
+        answers: list[dict[str, Any] | None] = []
+        index = 0
+        while index < len(requests):
+            call = resolved[index]
+            if not isinstance(call, _Call) or call.method.batch_handler is None:
+                answers.append(await self._run(call, session))
+                index += 1
+                continue
+            run = [call]
+            for later in resolved[index + 1 :]:
+                if not isinstance(later, _Call) or later.name != call.name:
+                    break
+                run.append(later)
+            answers.extend(await self._handle_run(call.method.batch_handler, run))
+            index += len(run)
+        return answers
+
+    @staticmethod
+    async def _handle_run(
+        batch_handler: BatchHandler, run: list[_Call]
+    ) -> list[dict[str, Any] | None]:
+        try:
+            results = await batch_handler([call.params for call in run])
+        except Exception as error:  # the whole run failed (e.g. the node is busy)
+            return [call.answer(error) for call in run]
+        return [call.answer(result) for call, result in zip(run, results, strict=True)]
+
+    def _resolve(self, request: Any) -> _Call | dict[str, Any] | None:
+        """Check a request object's envelope and arity: the call to run, else its answer."""
         if not isinstance(request, dict) or request.get("jsonrpc") != "2.0":
             return error_response(None, RpcError(INVALID_REQUEST, "invalid request"))
         request_id = request.get("id")
@@ -199,16 +290,7 @@ class Dispatcher:
             entry.max_params is not None and len(params) > entry.max_params
         ):
             return error_response(request_id, InvalidParams(_arity_message(method, entry, params)))
-        try:
-            if entry.with_session:
-                result = await entry.handler(session, *params)
-            else:
-                result = await entry.handler(*params)
-        except Exception as error:  # every failure becomes an answer; the server keeps serving
-            return None if is_notification else error_response(request_id, error_for(error))
-        if is_notification:
-            return None
-        return {"jsonrpc": "2.0", "id": request_id, "result": result}
+        return _Call(request_id, is_notification, method, entry, params)
 
 
 def _arity_message(method: str, entry: _Method, params: list[Any]) -> str:

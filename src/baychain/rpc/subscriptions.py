@@ -155,7 +155,8 @@ class Subscriptions:
         """Notify ``newPendingTransactions`` subscribers of a transaction the pool accepted."""
         if not self._subscriptions:
             return
-        hash_json = json.dumps(data(tx.hash))
+        # encoded on first use: the pool admits thousands a second, often with no such subscriber
+        hash_json: str | None = None
         full_json: str | None = None
         for subscription_id, subscription in list(self._subscriptions.items()):
             if subscription.kind != "newPendingTransactions":
@@ -165,4 +166,6 @@ class Subscriptions:
                     full_json = json.dumps(format_transaction(tx, None, self.base_fee))
                 subscription.session.send(notification(subscription_id, full_json))
             else:
+                if hash_json is None:
+                    hash_json = json.dumps(data(tx.hash))
                 subscription.session.send(notification(subscription_id, hash_json))
