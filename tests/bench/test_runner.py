@@ -31,6 +31,8 @@ BAD_OPTIONS = [
     ({"rate": 100.0}, "--rate applies to --mode open only"),
     ({"duration_s": 10.0}, "add --mode open"),
     ({"nodes": (1, 0)}, "--nodes"),
+    ({"block_gas_limit": 999_999}, "--block-gas-limit"),
+    ({"block_gas_limit": 2**63}, "--block-gas-limit"),
     ({"nodes": (1, 4), "funded_accounts": (10, 100)}, "scale one thing at a time"),
     ({"funded_accounts": (-1,)}, "--funded-accounts"),
     ({"compare": ("geth",)}, "unknown peer geth"),

@@ -4,7 +4,8 @@
 
     baychain bench [--workload W] [--txs N] [--accounts N] [--mode closed|open] [--rate R]
                    [--concurrency C] [--batch B] [--nodes N | --nodes 1,4,7]
-                   [--crypto ecdsa|sm] [--block-interval-ms MS] [--compare hardhat,ganache]
+                   [--crypto ecdsa|sm] [--block-interval-ms MS] [--block-gas-limit GAS]
+                   [--compare hardhat,ganache]
                    [--target URL [--ws-url URL]] [--funded-accounts N[,N...]]
                    [--duration-s S] [--out DIR] [--peers-dir DIR] [--seed N] [--timeout S]
                    [--json]
@@ -101,6 +102,13 @@ def add_bench_parser(commands: Any) -> None:
         help=f"BayChain block interval (default {defaults.block_interval_ms})",
     )
     add(
+        "--block-gas-limit",
+        type=_at_least(1),
+        default=defaults.block_gas_limit,
+        metavar="GAS",
+        help=f"BayChain block gas limit (default {defaults.block_gas_limit:,})",
+    )
+    add(
         "--compare",
         type=_name_list(PEERS),
         default=(),
@@ -181,6 +189,7 @@ def _command(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
             nodes=args.nodes,
             crypto=args.crypto,
             block_interval_ms=args.block_interval_ms,
+            block_gas_limit=args.block_gas_limit,
             compare=args.compare,
             target_url=args.target_url,
             ws_url=args.ws_url,

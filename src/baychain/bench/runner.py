@@ -78,6 +78,13 @@ POPULATION_ETH_WEI = 10**18
 """Ether each population account holds."""
 POPULATION_TOKENS = 10**24
 """Genesis-token units each population account and each sender holds."""
+MIN_BLOCK_GAS_LIMIT = 1_000_000
+"""Room for the largest workload transaction (a Token deployment) with margin."""
+MAX_BLOCK_GAS_LIMIT = 2**63 - 1
+START_TIMEOUT_S = 120.0
+"""Seconds to wait for a fresh BayChain network's first block..."""
+START_SECONDS_PER_FUNDED_ACCOUNT = 1e-4
+"""...plus this per funded account: a 1M-account genesis takes about half a minute to commit."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,8 @@ class BenchOptions:
     nodes: tuple[int, ...] = (1,)
     crypto: str = "ecdsa"
     block_interval_ms: int = 200
+    block_gas_limit: int = 300_000_000
+    """BayChain's block gas limit: room for about 4,600 ERC-20 transfers per block."""
     compare: tuple[str, ...] = ()
     target_url: str | None = None
     """An external JSON-RPC endpoint to measure instead of starting BayChain."""
@@ -130,6 +139,11 @@ class BenchOptions:
         _check(
             self.block_interval_ms >= 1,
             f"--block-interval-ms must be at least 1, got {self.block_interval_ms}",
+        )
+        _check(
+            MIN_BLOCK_GAS_LIMIT <= self.block_gas_limit <= MAX_BLOCK_GAS_LIMIT,
+            f"--block-gas-limit must be between {MIN_BLOCK_GAS_LIMIT:,} and "
+            f"{MAX_BLOCK_GAS_LIMIT:,}, got {self.block_gas_limit:,}",
         )
         get_suite(self.crypto)
         if self.mode == "open":
@@ -298,7 +312,9 @@ def _baychain_factory(
             crypto=options.crypto,
             dev_accounts=options.accounts,
             block_interval_ms=options.block_interval_ms,
+            block_gas_limit=options.block_gas_limit,
             extra_alloc=alloc,
+            start_timeout_s=START_TIMEOUT_S + START_SECONDS_PER_FUNDED_ACCOUNT * funded,
             out=log,
         )
 
