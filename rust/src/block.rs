@@ -17,7 +17,7 @@ use revm::state::EvmState;
 use revm::{DatabaseCommit, ExecuteEvm, MainBuilder, MainContext};
 
 use crate::db::{DbError, PyStateDb};
-use crate::env::{read_block_env, read_tx, BlockInputs};
+use crate::env::{read_block_env, read_tx, sender_attribute, BlockInputs};
 use crate::outcome::{AccountChange, StorageChange, TxOutcome};
 
 type StateCache<'py> = CacheDB<PyStateDb<'py>>;
@@ -193,6 +193,9 @@ fn executed(
 
 /// Execute `txs` in order on top of the state `db` reads, under block environment `env`.
 ///
+/// Each transaction is read by attribute (see `env.rs`): the engine's `TxInput`, or a ledger
+/// `Transaction` as it is (its `sender` stands for `caller`); one block holds one kind.
+///
 /// Returns one `TxOutcome` per transaction. Raises `ValueError` for malformed input (unknown
 /// spec, wrong lengths, out-of-range ints, unsupported tx types), re-raises any exception of
 /// the state reader, and raises `RuntimeError` if revm itself faults.
@@ -205,10 +208,17 @@ pub fn execute_block<'py>(
 ) -> PyResult<Vec<Bound<'py, TxOutcome>>> {
     let inputs = read_block_env(env)?;
     let block_gas_limit = inputs.block.gas_limit;
-    let tx_envs = txs
-        .try_iter()?
-        .map(|tx| read_tx(&tx?))
-        .collect::<PyResult<Vec<TxEnv>>>()?;
+    let tx_objects = txs.try_iter()?.collect::<PyResult<Vec<_>>>()?;
+    let tx_envs = match tx_objects.first() {
+        None => Vec::new(),
+        Some(first) => {
+            let sender_attr = sender_attribute(first)?;
+            tx_objects
+                .iter()
+                .map(|tx| read_tx(tx, &sender_attr))
+                .collect::<PyResult<Vec<TxEnv>>>()?
+        }
+    };
 
     let mut evm = Context::mainnet()
         .with_db(CacheDB::new(PyStateDb::new(db)?))

@@ -2,8 +2,10 @@
 //!
 //! Both are read by attribute, so the frozen dataclasses `BlockEnv` and `TxInput` of
 //! `baychain.execution.engine` (or any object with the same attributes) can be passed as they
-//! are. Malformed input raises `ValueError`; it never becomes an invalid-transaction outcome.
+//! are; so can a ledger `Transaction`, whose `sender` is read in place of `caller`. Malformed
+//! input raises `ValueError`; it never becomes an invalid-transaction outcome.
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use revm::context::{BlockEnv, TxEnv};
@@ -95,12 +97,32 @@ fn read_access_list(obj: &Bound<'_, PyAny>) -> PyResult<AccessList> {
     Ok(AccessList(items))
 }
 
-/// Read one transaction (tx_type, caller, to, value, data, gas_limit, max_fee_per_gas,
-/// max_priority_fee_per_gas, nonce, access_list, chain_id) into revm's `TxEnv`.
+/// The attribute that names a transaction's sender: `caller` on the engine's `TxInput`, else
+/// `sender` (a `baychain.ledger.transactions.Transaction`, whose sender is recovered). Chosen
+/// once per block, from its first transaction.
+pub fn sender_attribute<'py>(first: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
+    let py = first.py();
+    let name = if first.hasattr(intern!(py, "caller"))? {
+        intern!(py, "caller")
+    } else {
+        intern!(py, "sender")
+    };
+    Ok(name.clone())
+}
+
+/// Read one transaction (tx_type, the sender from `sender_attr`, to, value, data, gas_limit,
+/// max_fee_per_gas, max_priority_fee_per_gas, nonce, access_list, chain_id) into revm's
+/// `TxEnv`.
 ///
 /// For types 0 and 1 the gas price is `max_fee_per_gas` and the priority fee is ignored, as
 /// in `baychain.ledger.transactions.Transaction` where both equal the gas price.
-pub fn read_tx(tx: &Bound<'_, PyAny>) -> PyResult<TxEnv> {
+pub fn read_tx(tx: &Bound<'_, PyAny>, sender_attr: &Bound<'_, PyString>) -> PyResult<TxEnv> {
+    let sender = tx.getattr(sender_attr)?;
+    let sender_name = if sender_attr.to_cow()? == "caller" {
+        "tx.caller"
+    } else {
+        "tx.sender"
+    };
     let tx_type = to_u64(&tx.getattr("tx_type")?, "tx.tx_type")?;
     let revm_type = match u8::try_from(tx_type) {
         Ok(LEGACY) => LEGACY,
@@ -141,7 +163,7 @@ pub fn read_tx(tx: &Bound<'_, PyAny>) -> PyResult<TxEnv> {
     };
     Ok(TxEnv {
         tx_type: revm_type,
-        caller: to_address(&tx.getattr("caller")?, "tx.caller")?,
+        caller: to_address(&sender, sender_name)?,
         gas_limit: to_u64(&tx.getattr("gas_limit")?, "tx.gas_limit")?,
         gas_price: max_fee,
         kind,

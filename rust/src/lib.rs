@@ -8,7 +8,12 @@
 //!
 //! - `execute_block(env, txs, db) -> list[TxOutcome]`
 //! - `merge_diffs(outcomes) -> (accounts, storage)`: the block-level state diff
+//! - `deployed_code(outcomes) -> [(code_hash, code), ...]`: all code the outcomes deployed
 //! - `create_address(sender, nonce) -> bytes`: the address a CREATE deploys to
+//! - `merkle_root(leaves, hash_name) -> bytes`: a block's transactions or receipts root, without
+//!   the GIL (see `merkle.rs`)
+//! - `lthash_elements`, `lthash_sum`, `lthash_combine`: LtHash16 state-entry vectors and their
+//!   sums, without the GIL (see `lthash.rs`)
 //! - `sm2_verify(public_key, message, signature) -> bool`: SM2 verification (see `sm2.rs`)
 //! - `secp256k1_recover(digest, signature, allow_high_s=False) -> bytes | None` and
 //!   `keccak_recover_signers(messages, signatures)`: secp256k1 key recovery (see `ecdsa.rs`)
@@ -20,7 +25,10 @@ mod convert;
 mod db;
 mod ecdsa;
 mod env;
+mod lthash;
+mod merkle;
 mod outcome;
+mod rlp;
 mod sm2;
 
 use pyo3::prelude::*;
@@ -33,6 +41,11 @@ fn _evm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(block::execute_block, m)?)?;
     m.add_function(wrap_pyfunction!(block::create_address, m)?)?;
     m.add_function(wrap_pyfunction!(outcome::merge_diffs, m)?)?;
+    m.add_function(wrap_pyfunction!(outcome::deployed_code, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle::merkle_root, m)?)?;
+    m.add_function(wrap_pyfunction!(lthash::lthash_elements, m)?)?;
+    m.add_function(wrap_pyfunction!(lthash::lthash_sum, m)?)?;
+    m.add_function(wrap_pyfunction!(lthash::lthash_combine, m)?)?;
     m.add_function(wrap_pyfunction!(sm2::sm2_verify, m)?)?;
     m.add_function(wrap_pyfunction!(ecdsa::secp256k1_recover, m)?)?;
     m.add_function(wrap_pyfunction!(ecdsa::keccak_recover_signers, m)?)?;

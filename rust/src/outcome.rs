@@ -22,6 +22,7 @@ use pyo3::types::{PyList, PyTuple};
 use revm::primitives::{Address, Bytes, Log, B256, KECCAK_EMPTY, U256};
 
 use crate::convert::{bytes_to_py, u256_to_py};
+use crate::rlp::{push_bytes, push_list, push_uint};
 
 /// A change to one account's info (see the module docs).
 #[derive(Clone, Debug)]
@@ -154,12 +155,12 @@ impl TxOutcome {
         self.created_address.map(|a| bytes_to_py(py, a.as_slice()))
     }
 
-    /// Logs of a successful transaction: `(address, [topic, ...], data)`.
+    /// Logs of a successful transaction: `(address, (topic, ...), data)`.
     #[getter]
     fn logs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
         for log in &self.logs {
-            let topics = PyList::new(py, log.data.topics().iter().map(|t| t.as_slice()))?;
+            let topics = PyTuple::new(py, log.data.topics().iter().map(|t| t.as_slice()))?;
             let row = PyTuple::new(
                 py,
                 [
@@ -171,6 +172,48 @@ impl TxOutcome {
             list.append(row)?;
         }
         Ok(list)
+    }
+
+    /// The canonical encoding of this transaction's receipt (`baychain.ledger.receipt`):
+    /// `rlp([tx_type, status, cumulative_gas_used, gas_used, [log, ...], contract_address or
+    /// b"", output])`, each log `rlp([address, [topic, ...], data])`, integers minimal
+    /// big-endian. `status` is 1 for success, else 0.
+    fn receipt_encoding<'py>(
+        &self,
+        py: Python<'py>,
+        tx_type: u8,
+        cumulative_gas_used: u64,
+    ) -> Bound<'py, PyAny> {
+        let mut logs = Vec::new();
+        let mut item = Vec::new();
+        let mut topics = Vec::new();
+        for log in &self.logs {
+            topics.clear();
+            for topic in log.data.topics() {
+                push_bytes(&mut topics, topic.as_slice());
+            }
+            item.clear();
+            push_bytes(&mut item, log.address.as_slice());
+            push_list(&mut item, &topics);
+            push_bytes(&mut item, &log.data.data);
+            push_list(&mut logs, &item);
+        }
+        let mut fields = Vec::with_capacity(logs.len() + self.output.len() + 64);
+        push_uint(&mut fields, u64::from(tx_type));
+        push_uint(&mut fields, u64::from(self.success));
+        push_uint(&mut fields, cumulative_gas_used);
+        push_uint(&mut fields, self.gas_used);
+        push_list(&mut fields, &logs);
+        push_bytes(
+            &mut fields,
+            self.created_address
+                .as_ref()
+                .map_or(&[][..], |a| a.as_slice()),
+        );
+        push_bytes(&mut fields, &self.output);
+        let mut out = Vec::with_capacity(fields.len() + 9);
+        push_list(&mut out, &fields);
+        bytes_to_py(py, &out)
     }
 
     /// Account rows of this transaction's state diff.
@@ -256,4 +299,30 @@ pub fn merge_diffs<'py>(
         accounts_to_py(py, &account_rows)?,
         storage_to_py(py, &storage_rows)?,
     ))
+}
+
+/// The code every outcome deployed, in order: `(code_hash, code)` for each account row that
+/// carries code. Unlike the merged diff of `merge_diffs`, this keeps code an account deployed
+/// before it was destroyed and re-created in the same block (the code table keeps all code).
+#[pyfunction]
+pub fn deployed_code<'py>(
+    py: Python<'py>,
+    outcomes: Vec<Bound<'py, TxOutcome>>,
+) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for outcome in &outcomes {
+        for change in &outcome.get().accounts {
+            if let Some(code) = change.code.as_ref().filter(|code| !code.is_empty()) {
+                let row = PyTuple::new(
+                    py,
+                    [
+                        bytes_to_py(py, change.code_hash.as_slice()),
+                        bytes_to_py(py, code),
+                    ],
+                )?;
+                list.append(row)?;
+            }
+        }
+    }
+    Ok(list)
 }

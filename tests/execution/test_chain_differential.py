@@ -88,7 +88,7 @@ from baychain.crypto import get_suite
 from baychain.errors import GenesisError, InvalidTransaction
 from baychain.execution import block as execution_block
 from baychain.execution.block import default_system_contracts
-from baychain.ledger.receipt import Receipt
+from baychain.ledger.receipt import Receipt, encode_receipt
 from baychain.ledger.signing import UnsignedTransaction, sign_transaction
 from baychain.ledger.transactions import Transaction
 from baychain.node.chain import Chain
@@ -328,6 +328,9 @@ def check_receipts(
                     [(log.address, log.topics, log.data) for log in want.logs],
                     want.created_address, want.output)
         assert got == expected, f"receipt {index}: {receipt!r} / oracle {want!r}"
+        # The engine wrote this receipt's encoding; a copy is encoded by the Python reference.
+        reference = encode_receipt(replace(receipt))
+        assert encode_receipt(receipt) == reference, f"receipt {index}: encoding"
 
 
 @dataclass

@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from baychain import _evm
+from baychain.crypto import dev_private_keys, get_suite
 from baychain.errors import ExecutionError, UnsupportedTransactionType
 from baychain.execution.engine import (
     ERROR_KINDS,
@@ -28,9 +29,14 @@ from baychain.execution.engine import (
     TxInput,
     TxOutcome,
     create_address,
+    deployed_code,
     merge_diffs,
     run_block,
 )
+from baychain.ledger.log import Log
+from baychain.ledger.receipt import Receipt, encode_receipt
+from baychain.ledger.signing import UnsignedTransaction, sign_transaction
+from baychain.ledger.transactions import Transaction
 from baychain.primitives import Address, Hash32
 
 
@@ -394,7 +400,93 @@ def test_logs_carry_address_topics_and_data() -> None:
     state.install(CONTRACT, LOGGER)
     [out] = run_block(env(), [tx(to=CONTRACT)], state)
     assert out.success
-    assert out.logs == [(CONTRACT, [b"\x01" * 32, bytes(12) + ALICE], (42).to_bytes(32, "big"))]
+    assert out.logs == [(CONTRACT, (b"\x01" * 32, bytes(12) + ALICE), (42).to_bytes(32, "big"))]
+
+
+# LOG2 over 300 bytes of memory (a long RLP string), then RETURN 300 bytes of memory.
+LONG_LOGGER = asm(42, 280, "MSTORE", "CALLER", b"\x01" * 32, 300, 0, "LOG2", 300, 0, "RETURN")
+
+
+def python_receipt(outcome: TxOutcome, tx_type: int, cumulative: int) -> bytes:
+    """The receipt's encoding as the Python reference (``ledger.receipt``) makes it."""
+    return encode_receipt(
+        Receipt(
+            tx_type=tx_type,
+            status=1 if outcome.success else 0,
+            cumulative_gas_used=cumulative,
+            gas_used=outcome.gas_used,
+            logs=tuple(Log(address, topics, data) for address, topics, data in outcome.logs),
+            contract_address=outcome.created_address,
+            output=outcome.output,
+        )
+    )
+
+
+@pytest.mark.parametrize("cumulative", [0, 1, 127, 128, 2**63 + 5])
+def test_receipt_encoding_is_the_python_reference(cumulative: int) -> None:
+    state = MemoryState()
+    state.fund(ALICE, ETHER)
+    state.install(CONTRACT, LONG_LOGGER)
+    state.install(CAROL, REVERTER)
+    outcomes = run_block(
+        env(),
+        [
+            tx(to=CONTRACT, nonce=0),  # two long RLP strings: data and output
+            tx(to=CAROL, nonce=1),  # reverted: status 0, revert data, no logs
+            tx(to=None, nonce=2, data=deployer(LOGGER)),  # a contract address
+            tx(to=BOB, nonce=3, tx_type=0),  # plain transfer, legacy type
+        ],
+        state,
+    )
+    assert [(o.valid, o.success) for o in outcomes] == [(True, True), (True, False)] + [
+        (True, True)
+    ] * 2
+    assert len(outcomes[0].logs[0][2]) == 300 and outcomes[2].created_address is not None
+    for outcome, tx_type in zip(outcomes, [2, 2, 2, 0], strict=True):
+        expected = python_receipt(outcome, tx_type, cumulative)
+        assert outcome.receipt_encoding(tx_type, cumulative) == expected
+
+
+def test_ledger_transactions_run_as_they_are() -> None:
+    suite = get_suite("ecdsa")
+    key = dev_private_keys("ecdsa", 1)[0]
+    sender = suite.address(suite.public_key(key))
+    access = ((CONTRACT, (Hash32(bytes(32)),)),)
+    signed = [
+        sign_transaction(UnsignedTransaction(0, CHAIN_ID, 0, 0, 0, 50_000, BOB, 5), key, suite),
+        sign_transaction(
+            UnsignedTransaction(2, CHAIN_ID, 1, 0, 0, 50_000, CONTRACT, 0, b"", access), key, suite
+        ),
+    ]
+    engine_inputs = [
+        tx(sender, BOB, nonce=0, value=5, gas=50_000, tx_type=0),
+        tx(sender, CONTRACT, nonce=1, gas=50_000, access_list=access),
+    ]
+
+    def outcomes(txs: Sequence[TxInput] | Sequence[Transaction]) -> list[tuple[object, ...]]:
+        state = MemoryState()
+        state.fund(sender, ETHER)
+        state.install(CONTRACT, LOGGER)
+        return [
+            (o.valid, o.success, o.gas_used, o.logs, o.accounts, o.storage)
+            for o in run_block(env(), txs, state)
+        ]
+
+    assert outcomes(signed) == outcomes(engine_inputs)
+    assert all(valid and success for valid, success, *_ in outcomes(signed))
+
+
+def test_deployed_code_lists_every_deployment_in_order() -> None:
+    state = MemoryState()
+    state.fund(ALICE, ETHER)
+    runtimes = [LOGGER, REVERTER, LOGGER]
+    outcomes = run_block(
+        env(),
+        [tx(to=None, nonce=n, data=deployer(code)) for n, code in enumerate(runtimes)]
+        + [tx(to=BOB, nonce=3)],
+        state,
+    )
+    assert deployed_code(outcomes) == [(keccak(code), code) for code in runtimes]
 
 
 def test_selfdestruct_in_the_creating_transaction_destroys_the_account() -> None:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from baychain import _evm
 from baychain.crypto import dev_private_keys, get_suite
 from baychain.crypto.suite import CryptoSuite
 from baychain.errors import DecodingError
@@ -18,6 +19,7 @@ from baychain.ledger.merkle import (
     build_proof,
     merkle_root,
     receipts_root,
+    suite_merkle_root,
     transactions_root,
     tree_hash,
     verify_proof,
@@ -270,3 +272,27 @@ def test_ledger_roots_and_proofs() -> None:
     encodings = [encode_receipt(r) for r in receipts]
     assert receipts_root_value == merkle_root(encodings, SM.hash)
     assert verify_proof(build_proof(encodings, 4, SM), encodings[4], receipts_root_value)
+
+
+@settings(max_examples=200)
+@given(st.lists(st.binary(max_size=80), max_size=70), st.sampled_from(["ecdsa", "sm"]))
+def test_native_root_is_the_reference_root(leaves: list[bytes], suite_name: str) -> None:
+    suite = get_suite(suite_name)
+    assert suite_merkle_root(leaves, suite) == merkle_root(leaves, suite.hash)
+
+
+@pytest.mark.parametrize("count", [255, 256, 257, 1000, 1025])
+def test_native_root_of_many_leaves(count: int) -> None:
+    leaves = [n.to_bytes(4, "big") * (n % 20) for n in range(count)]
+    for suite in (ECDSA, SM):
+        assert suite_merkle_root(leaves, suite) == merkle_root(leaves, suite.hash)
+
+
+def test_a_suite_without_a_native_hash_gets_the_reference_root() -> None:
+    suite = cast(CryptoSuite, _Sha256Suite())
+    assert suite_merkle_root(RFC_LEAVES, suite) == merkle_root(RFC_LEAVES, _sha256)
+
+
+def test_native_root_refuses_an_unknown_hash_name() -> None:
+    with pytest.raises(ValueError, match="unknown Merkle hash"):
+        _evm.merkle_root([b"leaf"], "sha256")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -64,3 +65,37 @@ def test_serialisation_round_trip_and_length_check() -> None:
         assert "2048" in str(error)
     else:
         raise AssertionError("a short LtHash value was accepted")
+
+
+entry_lists = st.lists(st.tuples(st.binary(max_size=80), st.binary(max_size=80)), max_size=12)
+
+
+@given(entry_lists)
+def test_native_vectors_are_the_reference_vectors(entries: list[tuple[bytes, bytes]]) -> None:
+    reference = [lthash.element(key, value) for key, value in entries]
+    assert lthash.elements(entries) == [lthash.to_bytes(vector) for vector in reference]
+    total = 0
+    for vector in reference:
+        total = lthash.add(total, vector)
+    assert lthash.sum_elements(entries) == lthash.to_bytes(total)
+
+
+@given(vectors, st.lists(vectors, max_size=4), st.lists(vectors, max_size=4))
+def test_native_combine_is_adding_then_subtracting(
+    total: int, added: list[int], removed: list[int]
+) -> None:
+    expected = total
+    for vector in added:
+        expected = lthash.add(expected, vector)
+    for vector in removed:
+        expected = lthash.subtract(expected, vector)
+    added_bytes = [lthash.to_bytes(vector) for vector in added]
+    removed_bytes = [lthash.to_bytes(vector) for vector in removed]
+    assert lthash.combine(total, added_bytes, removed_bytes) == expected
+
+
+def test_native_combine_refuses_a_short_vector() -> None:
+    with pytest.raises(ValueError, match="2048-byte LtHash16 vector"):
+        lthash.combine(0, [b"\x01" * 2047], [])
+    with pytest.raises(ValueError, match="removed vector"):
+        lthash.combine(0, [], [b""])

@@ -18,13 +18,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from baychain.errors import InvalidBlock
-from baychain.execution.engine import BlockEnv, StateReader, TxInput, TxOutcome, run_block
+from baychain.execution.engine import (
+    BlockEnv,
+    StateReader,
+    TxOutcome,
+    deployed_code,
+    merge_diffs,
+    run_block,
+)
 from baychain.execution.overlay import OverlayReader
 from baychain.execution.system import SystemContract, SystemRegistry
 from baychain.execution.system_config import SystemConfig
 from baychain.execution.system_tx import run_system_tx
 from baychain.ledger.log import Log
-from baychain.ledger.receipt import Receipt
+from baychain.ledger.receipt import Receipt, cache_encoding
 from baychain.ledger.transactions import Transaction
 from baychain.primitives import Address, Hash32
 from baychain.state.account import Account
@@ -67,23 +74,6 @@ class ExecutionResult:
     writes: WriteSet = field(default_factory=WriteSet)
     gas_used: int = 0
     rejected: list[tuple[Transaction, str]] = field(default_factory=list)
-
-
-def to_engine_input(tx: Transaction) -> TxInput:
-    """Describe a decoded transaction to the engine."""
-    return TxInput(
-        tx_type=tx.tx_type,
-        caller=tx.sender,
-        to=tx.to,
-        value=tx.value,
-        data=tx.data,
-        gas_limit=tx.gas_limit,
-        max_fee_per_gas=tx.max_fee_per_gas,
-        max_priority_fee_per_gas=tx.max_priority_fee_per_gas,
-        nonce=tx.nonce,
-        access_list=[(address, list(keys)) for address, keys in tx.access_list],
-        chain_id=tx.chain_id,
-    )
 
 
 def default_system_contracts() -> SystemRegistry:
@@ -135,19 +125,23 @@ def _apply_evm_run(
     transaction is refused here and execution resumes after it (outcomes before
     it are unaffected: execution is sequential).
     """
-    outcomes = run_block(context.engine_env(), [to_engine_input(tx) for tx in run], overlay)
+    outcomes = run_block(context.engine_env(), run, overlay)
+    applied: list[TxOutcome] = []
+    next_position = position + len(run)
     for offset, (tx, outcome) in enumerate(zip(run, outcomes, strict=True)):
         if not outcome.valid:
             result.rejected.append((tx, outcome.error or "rejected by the EVM"))
             continue
         if result.gas_used + tx.gas_limit > context.gas_limit:
             result.rejected.append((tx, _block_gas_message(tx, result.gas_used, context)))
-            return position + offset + 1
+            next_position = position + offset + 1
+            break
         result.gas_used += outcome.gas_used
         result.transactions.append(tx)
         result.receipts.append(_receipt(tx, outcome, result.gas_used))
-        _merge(result.writes, outcome)
-    return position + len(run)
+        applied.append(outcome)
+    _merge(result.writes, applied)
+    return next_position
 
 
 def _apply_system_tx(
@@ -196,32 +190,36 @@ def require_all_valid(result: ExecutionResult) -> None:
 
 
 def _receipt(tx: Transaction, outcome: TxOutcome, cumulative_gas_used: int) -> Receipt:
-    created = outcome.created_address
-    return Receipt(
+    receipt = Receipt(
         tx_type=tx.tx_type,
         status=1 if outcome.success else 0,
         cumulative_gas_used=cumulative_gas_used,
         gas_used=outcome.gas_used,
-        logs=tuple(
-            Log(address=Address(address), topics=tuple(Hash32(t) for t in topics), data=data)
-            for address, topics, data in outcome.logs
-        ),
-        contract_address=Address(created) if created is not None else None,
+        logs=tuple([Log(address, topics, data) for address, topics, data in outcome.logs]),
+        contract_address=outcome.created_address,
         output=outcome.output,
     )
+    cache_encoding(receipt, outcome.receipt_encoding(tx.tx_type, cumulative_gas_used))
+    return receipt
 
 
-def _merge(writes: WriteSet, outcome: TxOutcome) -> None:
-    # The engine's diff rule: a destroyed account loses its account record and all
-    # its storage first; a non-empty final record and the storage rows then apply.
-    for address, balance, nonce, code_hash, code, destroyed in outcome.accounts:
-        account = Account(nonce, balance, Hash32(code_hash))
+def _merge(writes: WriteSet, outcomes: Sequence[TxOutcome]) -> None:
+    """Apply the merged diff of a run's applied outcomes (in order) to ``writes``.
+
+    The result is the same as applying each outcome's diff in turn with the engine's
+    rule (a destroyed account loses its account record and all its storage first; a
+    non-empty final record and the storage rows then apply), in fewer rows; the code
+    table keeps every code deployed, as it would row by row.
+    """
+    accounts, storage = merge_diffs(outcomes)
+    for address, balance, nonce, code_hash, _, destroyed in accounts:
+        account = Account(nonce, balance, code_hash)
         if destroyed:
-            writes.destroy_account(Address(address))
+            writes.destroy_account(address)
             if account.is_empty:
                 continue
-        writes.set_account(Address(address), account)
-        if code:
-            writes.code[Hash32(code_hash)] = code
-    for address, slot, value in outcome.storage:
-        writes.set_storage(Address(address), slot, value)
+        writes.set_account(address, account)
+    for address, slot, value in storage:
+        writes.set_storage(address, slot, value)
+    for code_hash, code in deployed_code(outcomes):
+        writes.code[code_hash] = code

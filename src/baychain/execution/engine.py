@@ -7,7 +7,9 @@ Glossary:
 - *engine input* (:class:`TxInput`): a transaction whose sender is already recovered.
 - *state reader* (:class:`StateReader`): the object the engine asks for state it has not
   seen yet in this block; each answer is cached for the rest of the call.
-- *outcome* (:class:`TxOutcome`): receipt fields plus the transaction's *state diff*.
+- *outcome* (:class:`TxOutcome`): receipt fields plus the transaction's *state diff*;
+  ``receipt_encoding(tx_type, cumulative_gas_used)`` gives its receipt's canonical
+  encoding (:mod:`baychain.ledger.receipt`) without building the receipt in Python.
 
 Contract of :func:`run_block`:
 
@@ -50,6 +52,7 @@ from typing import Protocol
 from baychain import _evm
 from baychain._evm import TxOutcome
 from baychain.errors import ExecutionError, UnsupportedTransactionType
+from baychain.ledger.transactions import Transaction
 from baychain.primitives import Address, Hash32
 
 __all__ = [
@@ -64,17 +67,18 @@ __all__ = [
     "TxInput",
     "TxOutcome",
     "create_address",
+    "deployed_code",
     "merge_diffs",
     "run_block",
 ]
 
-AccountRow = tuple[bytes, int, int, bytes, bytes | None, bool]
+AccountRow = tuple[Address, int, int, Hash32, bytes | None, bool]
 """A state-diff account row: (address, balance, nonce, code_hash, deployed code, destroyed)."""
 
-StorageRow = tuple[bytes, int, int]
+StorageRow = tuple[Address, int, int]
 """A state-diff storage row: (address, slot, new value); 0 deletes the slot."""
 
-LogRow = tuple[bytes, list[bytes], bytes]
+LogRow = tuple[Address, tuple[Hash32, ...], bytes]
 """A log of a successful transaction: (address, topics, data)."""
 
 SUPPORTED_SPECS = ("cancun", "prague")
@@ -173,8 +177,13 @@ class StateReader(Protocol):
         ...
 
 
-def run_block(env: BlockEnv, txs: Sequence[TxInput], db: StateReader) -> list[TxOutcome]:
+def run_block(
+    env: BlockEnv, txs: Sequence[TxInput] | Sequence[Transaction], db: StateReader
+) -> list[TxOutcome]:
     """Execute ``txs`` in order on the state ``db`` reads; return one outcome per transaction.
+
+    ``txs`` are engine inputs, or ledger transactions as they are (the engine reads the
+    same attributes, with a transaction's recovered ``sender`` as the caller).
 
     Raises :class:`~baychain.errors.UnsupportedTransactionType` for a transaction type the
     engine does not run (blob and set-code transactions), ``ValueError`` for malformed input
@@ -198,6 +207,15 @@ def merge_diffs(outcomes: Sequence[TxOutcome]) -> tuple[list[AccountRow], list[S
     rule in the module docstring handles both). Invalid outcomes contribute nothing.
     """
     return _evm.merge_diffs(outcomes)
+
+
+def deployed_code(outcomes: Sequence[TxOutcome]) -> list[tuple[Hash32, bytes]]:
+    """Every ``(code_hash, code)`` the outcomes deployed, in order.
+
+    :func:`merge_diffs` keeps one code per account (its final one); this also keeps
+    code deployed by an account destroyed and re-created later in the same outcomes.
+    """
+    return _evm.deployed_code(outcomes)
 
 
 def create_address(sender: Address, nonce: int) -> Address:

@@ -25,7 +25,9 @@ needs nothing but the proof, the leaf and the root (it walks the path as
 RFC 9162, section 2.1.3.2, describes).
 
 A header's ``transactions_root`` is the root over its transaction hashes and its
-``receipts_root`` the root over its receipts' encodings.
+``receipts_root`` the root over its receipts' encodings. Both are computed by the
+extension (``baychain._evm.merkle_root``, the same tree, without the GIL) for the
+suites whose hash it has; the functions here stay the reference it is tested against.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from baychain import _evm
 from baychain.codec import rlp
 from baychain.crypto import SUITE_NAMES, get_suite
 from baychain.crypto.suite import CryptoSuite
@@ -43,10 +46,12 @@ from baychain.primitives import Hash32, parse_hex
 
 __all__ = [
     "MAX_PROOF_SIBLINGS",
+    "NATIVE_HASHES",
     "MerkleProof",
     "build_proof",
     "merkle_root",
     "receipts_root",
+    "suite_merkle_root",
     "transactions_root",
     "tree_hash",
     "verify_proof",
@@ -60,6 +65,9 @@ COUNT_PREFIX = b"\x02"
 
 MAX_PROOF_SIBLINGS = 64
 """A tree of up to 2**64 leaves has paths of at most 64 siblings."""
+
+NATIVE_HASHES = {"ecdsa": "keccak256", "sm": "sm3"}
+"""Suite name -> the name of its hash in ``baychain._evm.merkle_root``."""
 
 
 def _leaf_hashes(leaves: Sequence[bytes], hash_fn: HashFn) -> list[Hash32]:
@@ -94,14 +102,22 @@ def merkle_root(leaves: Sequence[bytes], hash_fn: HashFn) -> Hash32:
     return _bind_count(tree_hash(leaves, hash_fn), len(leaves), hash_fn)
 
 
+def suite_merkle_root(leaves: Sequence[bytes], suite: CryptoSuite) -> Hash32:
+    """Return ``merkle_root(leaves, suite.hash)``, computed natively where the extension can."""
+    native = NATIVE_HASHES.get(suite.name)
+    if native is None:
+        return merkle_root(leaves, suite.hash)
+    return Hash32(_evm.merkle_root(leaves, native))
+
+
 def transactions_root(transactions: Sequence[Transaction], suite: CryptoSuite) -> Hash32:
     """Return the root over the transactions' hashes (a header's ``transactions_root``)."""
-    return merkle_root([tx.hash for tx in transactions], suite.hash)
+    return suite_merkle_root([tx.hash for tx in transactions], suite)
 
 
 def receipts_root(receipts: Sequence[Receipt], suite: CryptoSuite) -> Hash32:
     """Return the root over the receipts' encodings (a header's ``receipts_root``)."""
-    return merkle_root([encode_receipt(receipt) for receipt in receipts], suite.hash)
+    return suite_merkle_root([encode_receipt(receipt) for receipt in receipts], suite)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ __all__ = [
     "STATUS_FAILURE",
     "STATUS_SUCCESS",
     "Receipt",
+    "cache_encoding",
     "decode_receipt",
     "encode_receipt",
 ]
@@ -47,10 +48,8 @@ class Receipt:
     """The created contract's address for a successful creation, else None."""
     output: bytes
     """Return data on success, revert data on failure; kept for RPC and debugging."""
-    _encoding: list[bytes] = field(
-        default_factory=list, init=False, repr=False, compare=False, hash=False
-    )
-    """The encoding once :func:`encode_receipt` has made it (receipts are immutable)."""
+    _encoding: bytes | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+    """The encoding once made (receipts are immutable); set only by :func:`cache_encoding`."""
 
     @property
     def succeeded(self) -> bool:
@@ -64,9 +63,20 @@ def encode_receipt(receipt: Receipt) -> bytes:
     A block's receipts are encoded for its receipts root and again for the store.
     """
     cached = receipt._encoding
-    if not cached:
-        cached.append(_encode(receipt))
-    return cached[0]
+    if cached is None:
+        cached = _encode(receipt)
+        cache_encoding(receipt, cached)
+    return cached
+
+
+def cache_encoding(receipt: Receipt, encoding: bytes) -> None:
+    """Record ``encoding`` as what :func:`encode_receipt` returns for ``receipt``.
+
+    For a producer that already holds the encoding (the EVM engine writes it as it
+    builds a receipt's fields); ``encoding`` must be exactly the canonical encoding.
+    """
+    # A cache, not a field: set past the frozen dataclass's __setattr__, as its __init__ does.
+    object.__setattr__(receipt, "_encoding", encoding)
 
 
 def _encode(receipt: Receipt) -> bytes:

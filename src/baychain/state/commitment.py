@@ -7,11 +7,13 @@ storage of accounts that self-destructed, so its cost is proportional to the
 block, not to the size of the state.
 
 Expanding an entry to its lane vector (:func:`lthash.element`, a 2 KiB SHAKE-128
-output) is the costly step. The vectors of the entries a block writes are kept
-in its :class:`StateUpdate`; passed to the next block's plan as ``known``, they
-spare recomputing the vector of every value that block overwrites again (a busy
-account's nonce, a token's hot balances). A vector is reused only for the same
-key and the same value bytes, so the result never depends on what ``known`` holds.
+output) is the costly step; the plan collects the block's entries and has the
+extension expand and sum them in a few calls (:func:`lthash.elements`). The
+vectors of the entries a block writes are kept in its :class:`StateUpdate`;
+passed to the next block's plan as ``known``, they spare recomputing the vector
+of every value that block overwrites again (a busy account's nonce, a token's
+hot balances). A vector is reused only for the same key and the same value
+bytes, so the result never depends on what ``known`` holds.
 
 Committed entries (keys are fixed width, so no two entries share a preimage):
 
@@ -39,9 +41,12 @@ STORAGE_PREFIX = b"s"
 StoreOp = tuple[bytes, bytes, bytes | None]
 """(table, key, value) to put, or (table, key, None) to delete."""
 
-EntryVectors = Mapping[bytes, tuple[bytes, int]]
+EntryVectors = Mapping[bytes, tuple[bytes, bytes]]
 """Committed entry key (``b"a" || address`` or ``b"s" || address || slot``) -> (value,
-its lane vector)."""
+its lane vector in canonical bytes, ``lthash.to_bytes(lthash.element(key, value))``)."""
+
+SUM_CHUNK_ENTRIES = 4096
+"""Without kept vectors, entries are summed in chunks of this many (bounds the memory)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,42 +116,65 @@ def plan_state_update(
 
     for code_hash in sorted(writes.code):
         plan.ops.append((b"code", code_hash, writes.code[code_hash]))
-    # Lane-wise sums form a group, so (total + added) - removed is the same as applying
-    # every subtraction and addition in turn.
-    new_total = lthash.subtract(lthash.add(total, plan.added), plan.removed)
+    new_total = plan.new_total(total)
     return StateUpdate(lthash=new_total, ops=tuple(plan.ops), written=plan.written)
 
 
 class _Plan:
     """The operations and LtHash movements of one block, accumulated as they are planned."""
 
-    __slots__ = ("added", "keep_vectors", "known", "ops", "removed", "written")
+    __slots__ = (
+        "added",
+        "added_sums",
+        "keep_vectors",
+        "known",
+        "ops",
+        "removed",
+        "unknown",
+        "written",
+    )
 
     def __init__(self, known: EntryVectors, keep_vectors: bool) -> None:
         self.known = known
         self.keep_vectors = keep_vectors
         self.ops: list[StoreOp] = []
-        self.added = 0
-        """Lane-wise sum of the vectors of the entries written."""
-        self.removed = 0
-        """Lane-wise sum of the vectors of the entries overwritten or deleted."""
-        self.written: dict[bytes, tuple[bytes, int]] = {}
+        self.added: list[tuple[bytes, bytes]] = []
+        """Entries written and not yet summed into ``added_sums``."""
+        self.added_sums: list[bytes] = []
+        """Sums of chunks of written entries (only without kept vectors)."""
+        self.removed: list[bytes] = []
+        """Known vectors of entries overwritten or deleted."""
+        self.unknown: list[tuple[bytes, bytes]] = []
+        """Entries overwritten or deleted whose vector is not known."""
+        self.written: dict[bytes, tuple[bytes, bytes]] = {}
 
     def remove(self, entry_key: bytes, value: bytes) -> None:
         """Take the committed entry ``entry_key`` -> ``value`` out of the state."""
         cached = self.known.get(entry_key)
         if cached is not None and cached[0] == value:
-            vector = cached[1]
+            self.removed.append(cached[1])
         else:
-            vector = lthash.element(entry_key, value)
-        self.removed = lthash.add(self.removed, vector)
+            self.unknown.append((entry_key, value))
 
     def add(self, entry_key: bytes, value: bytes) -> None:
         """Put the entry ``entry_key`` -> ``value`` into the state."""
-        vector = lthash.element(entry_key, value)
+        self.added.append((entry_key, value))
+        if not self.keep_vectors and len(self.added) >= SUM_CHUNK_ENTRIES:
+            self.added_sums.append(lthash.sum_elements(self.added))
+            self.added = []
+
+    def new_total(self, total: int) -> int:
+        """Return ``total`` moved by every entry added and removed (fills ``written``)."""
         if self.keep_vectors:
-            self.written[entry_key] = (value, vector)
-        self.added = lthash.add(self.added, vector)
+            added = lthash.elements(self.added)
+            pairs = zip(self.added, added, strict=True)
+            self.written = {key: (value, vector) for (key, value), vector in pairs}
+        else:
+            added = [*self.added_sums, lthash.sum_elements(self.added)]
+        removed = [*self.removed, lthash.sum_elements(self.unknown)]
+        # Lane-wise sums form a group, so (total + added) - removed is the same as applying
+        # every subtraction and addition in turn.
+        return lthash.combine(total, added, removed)
 
 
 def _update_slot(

@@ -16,12 +16,19 @@ on both crypto suites; the published state root is the suite's hash of the
 2048-byte sum, so every root a user sees is an SM3 digest on ``sm`` chains.
 
 Lane arithmetic is done SWAR-style on one Python integer of 16,384 bits, which
-keeps an update at a few big-integer operations.
+keeps an update at a few big-integer operations. A block's many entries are
+expanded and summed by the extension instead (:func:`elements`,
+:func:`sum_elements`, :func:`combine`: the same vectors, as their canonical
+2048 bytes, computed without the GIL); :func:`element`, :func:`add` and
+:func:`subtract` are the reference they are tested against.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+
+from baychain import _evm
 
 LANES = 1024
 LANE_BITS = 16
@@ -65,3 +72,23 @@ def from_bytes(data: bytes) -> int:
     if len(data) != LTHASH_BYTES:
         raise ValueError(f"an LtHash16 value is {LTHASH_BYTES} bytes, got {len(data)}")
     return int.from_bytes(data, "little")
+
+
+def elements(entries: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+    """Return ``to_bytes(element(key, value))`` for each ``(key, value)`` entry, in order."""
+    return _evm.lthash_elements(entries)
+
+
+def sum_elements(entries: Sequence[tuple[bytes, bytes]]) -> bytes:
+    """Return the canonical bytes of the lane-wise sum of the entries' vectors."""
+    return _evm.lthash_sum(entries)
+
+
+def combine(total: int, added: Sequence[bytes], removed: Sequence[bytes]) -> int:
+    """Return ``total`` plus the vectors ``added`` minus the vectors ``removed``, lane-wise.
+
+    ``added`` and ``removed`` hold vectors in their canonical 2048 bytes (as
+    :func:`elements` and :func:`sum_elements` return them); any other length
+    raises ``ValueError``.
+    """
+    return from_bytes(_evm.lthash_combine(to_bytes(total), added, removed))
