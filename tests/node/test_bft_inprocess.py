@@ -20,7 +20,7 @@ from baychain.consensus import (
     verify_certificate,
 )
 from baychain.crypto import dev_private_keys, get_suite
-from baychain.errors import InvalidBlock, InvalidCommitCertificate
+from baychain.errors import InvalidBlock, InvalidCommitCertificate, NotFound
 from baychain.ledger.block import block_hash
 from baychain.network import (
     PeerAddress,
@@ -31,6 +31,8 @@ from baychain.network import (
     write_tls_files,
 )
 from baychain.network.backoff import Backoff
+from baychain.network.frames import MessageKind
+from baychain.network.gossip import encode_transactions
 from baychain.node.bft_app import BftApplication, schedule_from_genesis
 from baychain.node.bft_runner import BftRunner
 from baychain.node.block_sync import (
@@ -211,6 +213,7 @@ async def _scenario(root: Path, crypto: str, *, faults: bool) -> None:
                 await asyncio.sleep(0.05)
 
         await asyncio.wait_for(included(), 10)
+        await _check_gossip_intake(net)
         net.check_agreement(members)
         if not faults:
             _check_sync_refuses_uncertified_blocks(net, members[0], root / "fresh")
@@ -255,6 +258,32 @@ async def _scenario(root: Path, crypto: str, *, faults: bool) -> None:
         for member in members:
             if member.runner is not None:
                 await net.stop(member)
+
+
+async def _check_gossip_intake(net: Network) -> None:
+    """Gossiped transactions are checked off the loop: a valid one reaches the peers' pools
+    and a block, an invalid one in the same message costs the peer that relayed it."""
+    sender = net.members[0]
+    assert sender.runner is not None
+    foreign = net.user.sign(chain_id=CHAIN_ID + 1, nonce=net.nonce, to=Address(b"\x12" * 20))
+    valid = net.user.sign(chain_id=CHAIN_ID, nonce=net.nonce, to=Address(b"\x12" * 20))
+    net.nonce += 1
+    # straight onto the wire: the sender's own pool never sees either
+    sender.runner.peers.broadcast(MessageKind.TRANSACTIONS, encode_transactions([foreign, valid]))
+    others = [m.runner for m in net.members[1:] if m.runner is not None]
+
+    async def settled() -> None:
+        while not all(r.peers.metrics.get("offence.invalid_message") >= 1 for r in others):
+            await asyncio.sleep(0.05)
+        while True:
+            try:
+                others[0].chain.transaction_location(net.suite.hash(valid))
+                return
+            except NotFound:
+                await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(settled(), 10)
+    assert sender.runner.peers.metrics.get("offence.invalid_message") == 0
 
 
 def _check_sync_refuses_uncertified_blocks(net: Network, source: Member, fresh: Path) -> None:

@@ -41,6 +41,7 @@ __all__ = [
     "TransactionGossip",
     "decode_transactions",
     "encode_transactions",
+    "invalid_batch_reason",
     "split_batches",
 ]
 
@@ -121,7 +122,7 @@ class TransactionGossip:
         """Send transactions this node's pool accepted to every peer except ``origin``;
         those already seen are skipped. Return how many transactions were sent."""
         fresh = [raw for raw in raw_transactions if self.seen.add(self._suite.hash(raw))]
-        self._relay(fresh, origin)
+        self.relay(fresh, origin)
         return len(fresh)
 
     def handle(self, peer: PeerId, payload: bytes) -> None:
@@ -134,9 +135,7 @@ class TransactionGossip:
         """
         accepted: list[bytes] = []
         invalid: list[str] = []
-        for raw in decode_transactions(payload):
-            if not self.seen.add(self._suite.hash(raw)):
-                continue
+        for raw in self.take_fresh(payload):
             try:
                 self._admit(raw)
             except InvalidTransaction as exc:
@@ -145,19 +144,33 @@ class TransactionGossip:
                 continue  # valid but not wanted now (known, nonce used, pool full)
             else:
                 accepted.append(raw)
-        self._relay(accepted, peer)
+        self.relay(accepted, peer)
         if invalid:
-            raise InvalidPeerMessage(
-                f"{len(invalid)} invalid gossiped transaction(s), first: {invalid[0]}"
-            )
+            raise InvalidPeerMessage(invalid_batch_reason(invalid))
 
-    def _relay(self, raws: list[bytes], origin: PeerId | None) -> None:
+    def take_fresh(self, payload: bytes) -> list[bytes]:
+        """The first half of :meth:`handle`: decode a TRANSACTIONS payload and return the
+        transactions not seen before, now marked seen. A driver that admits them itself
+        (say, checking signatures off its event loop) then calls :meth:`relay` with those
+        the pool accepted. Raise :class:`~baychain.errors.DecodingError` for a malformed
+        payload."""
+        hash_of = self._suite.hash
+        return [raw for raw in decode_transactions(payload) if self.seen.add(hash_of(raw))]
+
+    def relay(self, raws: Sequence[bytes], origin: PeerId | None) -> None:
+        """Send transactions the pool accepted to every peer except ``origin``, in as few
+        TRANSACTIONS messages as the batch and frame limits allow."""
         exclude = () if origin is None else (origin,)
         room = self._peers.config.max_frame_bytes - _BATCH_OVERHEAD_BYTES
         for batch in split_batches(raws, room):
             self._peers.broadcast(
                 MessageKind.TRANSACTIONS, encode_transactions(batch), exclude=exclude
             )
+
+
+def invalid_batch_reason(errors: Sequence[str]) -> str:
+    """The offence text for a gossiped batch that held invalid transactions."""
+    return f"{len(errors)} invalid gossiped transaction(s), first: {errors[0]}"
 
 
 _BATCH_OVERHEAD_BYTES = 64

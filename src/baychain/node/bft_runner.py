@@ -12,9 +12,11 @@ happens here, on one event loop:
   on ONE worker thread, in the order they were asked for, so ``Commit(h)`` is applied
   before anything of ``h + 1`` is built or validated; answers come back as events;
 - inbound ``CONSENSUS`` frames are decoded (a ``DecodingError`` scores the peer) and
-  fed as ``MessageReceived``; ``TRANSACTIONS`` go to :class:`TransactionGossip`;
-  transactions the pool accepts from RPC are published to peers, and
-  ``TransactionsAvailable`` tells the engine;
+  fed as ``MessageReceived``;
+- ``TRANSACTIONS`` go to the :class:`~baychain.node.tx_gossip.GossipPipeline`, which
+  checks them off the event loop, admits them to the pool, and publishes or relays
+  what the pool accepts in batches; after each batch ``TransactionsAvailable`` tells
+  the engine;
 - block sync (:mod:`.block_sync`): when a peer is two or more heights ahead, blocks
   are fetched in batches, their certificates verified and re-executed, and the engine
   is restarted at the new ``head + 1``.
@@ -62,11 +64,9 @@ from baychain.consensus.safety import PrivValidator, SignerState, SignerStore
 from baychain.consensus.validators import ValidatorSchedule
 from baychain.errors import BayChainError, InvalidBlock
 from baychain.ledger.block import decode_block, encode_block
-from baychain.ledger.transactions import Transaction
 from baychain.network.config import TransportConfig
 from baychain.network.connection import PeerInfo
 from baychain.network.frames import MessageKind
-from baychain.network.gossip import TransactionGossip
 from baychain.network.handshake import NodeIdentity
 from baychain.network.pki import TlsCredentials
 from baychain.network.transport import PeerManager
@@ -87,6 +87,7 @@ from baychain.node.block_sync import (
 from baychain.node.chain import ProposedBlock
 from baychain.node.node import Node
 from baychain.node.runner import wall_clock_ms
+from baychain.node.tx_gossip import GossipPipeline
 from baychain.primitives import Height
 
 __all__ = ["BftRunner"]
@@ -142,7 +143,8 @@ class BftRunner:
             on_disconnect=self._on_disconnect,
         )
         """The peer transport (tests read ``peers.listen_port``)."""
-        self.gossip = TransactionGossip(self.peers, self.suite, node.submit_transaction)
+        self.txs = GossipPipeline(node, self.peers, self.app.verified, self._transactions_available)
+        """Transaction gossip: intake, relay and publication."""
         self.sync = SyncState()
         self.synced_blocks = 0
         """Blocks committed through block sync (rather than this node's consensus)."""
@@ -168,11 +170,12 @@ class BftRunner:
         self._loop = asyncio.get_running_loop()
         self._jobs = asyncio.Queue()
         self._signer_state = self._store.load()
-        self.node.pending_listeners.append(self._on_pending)
+        self.node.pending_listeners.append(self.txs.on_pending)
         await self.peers.start()
         tasks = [
             asyncio.create_task(self._work(), name="bft-jobs"),
             asyncio.create_task(self._status_loop(), name="bft-status"),
+            asyncio.create_task(self.txs.run(), name="bft-intake"),
         ]
         try:
             self._start_engine()
@@ -189,13 +192,14 @@ class BftRunner:
             for task in stuck:
                 log.warning("task %s did not stop: %s", task.get_name(), task.get_stack())
             with contextlib.suppress(ValueError):
-                self.node.pending_listeners.remove(self._on_pending)
+                self.node.pending_listeners.remove(self.txs.on_pending)
             try:
                 await asyncio.wait_for(self.peers.close(), SHUTDOWN_WAIT_SECONDS)
             except TimeoutError:
                 log.warning("the peer transport did not close within %.0f s", SHUTDOWN_WAIT_SECONDS)
             self._worker.shutdown(wait=True)
             self._persister.shutdown(wait=True)
+            self.txs.close()
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -387,22 +391,26 @@ class BftRunner:
 
     # -- the network ---------------------------------------------------------------------
 
-    def _on_frame(self, peer: PeerId, kind: MessageKind, payload: bytes) -> None:
-        """The transport's handler; DecodingError / InvalidPeerMessage score ``peer``."""
+    def _on_frame(self, peer: PeerId, kind: MessageKind, payload: bytes) -> Awaitable[None] | None:
+        """The transport's handler; DecodingError / InvalidPeerMessage score ``peer``.
+
+        Returns an awaitable (the transport then waits before reading ``peer`` again)
+        only while the transaction intake is over its backlog bound.
+        """
         if kind is MessageKind.CONSENSUS:
             message = decode_message(payload)
             self._handle(self._generation, MessageReceived(peer, message))
         elif kind is MessageKind.TRANSACTIONS:
-            self.gossip.handle(peer, payload)
+            return self.txs.on_frame(peer, payload)
         elif kind is MessageKind.STATUS:
             self.sync.note_status(peer, decode_status(payload))
             self._request_blocks()
         elif kind is MessageKind.BLOCK_REQUEST:
             self._serve_blocks(peer, decode_block_request(payload))
-        elif kind is MessageKind.BLOCK_RESPONSE:
-            if not self.sync.awaiting(peer):
-                return  # late or unsolicited: ignore
+        elif kind is MessageKind.BLOCK_RESPONSE and self.sync.awaiting(peer):
+            # (a late or unsolicited response is ignored)
             self._enqueue(functools.partial(self._apply_synced, peer, payload))
+        return None
 
     def _status(self) -> bytes:
         return encode_status(ChainStatus(self.chain.height, self.chain.head_hash))
@@ -444,11 +452,5 @@ class BftRunner:
             size += len(encoded)
         self.peers.send(peer, MessageKind.BLOCK_RESPONSE, encode_block_response(blocks))
 
-    def _on_pending(self, tx: Transaction) -> None:
-        """A pool listener (any thread): publish the transaction on the loop."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._publish, tx)
-
-    def _publish(self, tx: Transaction) -> None:
-        self.gossip.publish([tx.raw])
+    def _transactions_available(self) -> None:
         self._handle(self._generation, TransactionsAvailable())

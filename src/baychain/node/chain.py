@@ -38,7 +38,7 @@ from baychain.ledger.transactions import Transaction
 from baychain.node.genesis import Genesis
 from baychain.primitives import ZERO_ADDRESS, ZERO_HASH, Address, Hash32, Height
 from baychain.state import chain_store
-from baychain.state.account import Account
+from baychain.state.account import EMPTY_CODE_HASH, Account
 from baychain.state.commitment import EntryVectors, StateUpdate, plan_state_update, state_root
 from baychain.state.store import Snapshot, Store
 from baychain.state.view import StateView
@@ -80,8 +80,9 @@ def genesis_writes(genesis: Genesis) -> WriteSet:
     Every genesis validator starts as an administrator of SystemConfig.
     """
     writes = WriteSet()
+    allocated = dict(genesis.alloc)
     for contract in default_system_contracts():
-        if contract.address in dict(genesis.alloc):
+        if contract.address in allocated:
             raise GenesisError(
                 f"alloc cannot hold 0x{contract.address.hex()}: it is the system contract "
                 f"{contract.name}"
@@ -89,8 +90,11 @@ def genesis_writes(genesis: Genesis) -> WriteSet:
         writes.set_account(contract.address, system_account())
     for slot, value in system_config_genesis([v.address for v in genesis.validators]):
         writes.set_storage(SYSTEM_CONFIG_ADDRESS, slot, value)
+    code_hashes = {b"": EMPTY_CODE_HASH}  # most entries share one code (none): hash it once
     for address, entry in genesis.alloc:
-        code_hash = keccak256(entry.code)
+        code_hash = code_hashes.get(entry.code)
+        if code_hash is None:
+            code_hash = code_hashes[entry.code] = keccak256(entry.code)
         writes.set_account(address, Account(entry.nonce, entry.balance, code_hash))
         if entry.code:
             writes.code[code_hash] = entry.code
@@ -267,7 +271,7 @@ class Chain:
     def _commit_genesis(self) -> None:
         genesis = self.genesis
         with self.store.read() as reader:
-            update = plan_state_update(reader, 0, genesis_writes(genesis))
+            update = plan_state_update(reader, 0, genesis_writes(genesis), keep_vectors=False)
         header = Header(
             parent_hash=ZERO_HASH,
             height=Height(0),

@@ -1,0 +1,187 @@
+"""A validator's transaction traffic: gossip checked off the event loop, sent in batches.
+
+:class:`GossipPipeline` sits between the peer transport, the pool and the BFT driver:
+
+- **intake**: for a ``TRANSACTIONS`` frame, :class:`~baychain.network.TransactionGossip`
+  drops what was seen before; the rest waits in a queue whose task checks signatures on
+  the intake thread (the node's :class:`~baychain.node.mempool_intake.ParallelIntake`),
+  so the event loop stays free for consensus messages, then admits the transactions to
+  the pool on the loop, in arrival order. What the pool accepts is queued for relay; a
+  peer that sent invalid ones is scored. A transaction a proposal already brought (see
+  :class:`~baychain.node.bft_app.VerifiedTransactions`) is not checked again, and what
+  the intake checks is recorded there for the proposals to come;
+- **backpressure**: over :data:`INTAKE_BACKLOG_TXS` transactions waiting, the frame
+  handler returns an awaitable, so the transport reads no more from that peer until the
+  backlog is below the bound again;
+- **publication**: transactions the pool accepts (a ``Node.pending_listeners`` hook, from
+  JSON-RPC or gossip) and those to relay are collected for :data:`GOSSIP_FLUSH_MS`, then
+  sent in as few frames as the limits allow: this node's own to every peer, relayed
+  ones to every peer but their sender. ``on_available`` is then called once.
+
+All methods but :meth:`GossipPipeline.on_pending` run on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from baychain.consensus.events import PeerId
+from baychain.errors import InvalidTransaction, TransactionRejected
+from baychain.ledger.transactions import Transaction
+from baychain.network.gossip import TransactionGossip, invalid_batch_reason
+from baychain.network.transport import PeerManager
+from baychain.node.bft_app import VerifiedTransactions
+from baychain.node.node import Node
+
+__all__ = ["GOSSIP_FLUSH_MS", "INTAKE_BACKLOG_TXS", "GossipPipeline"]
+
+log = logging.getLogger("baychain.node")
+
+GOSSIP_FLUSH_MS = 20
+"""How long transactions to publish or relay are collected before they go out: a few ms
+of latency buys fewer, fuller TRANSACTIONS frames (fewer TLS records, socket writes and
+reads, and larger signature-check batches at the receivers)."""
+
+INTAKE_BACKLOG_TXS = 20_000
+"""Gossiped transactions waiting for their signature check beyond which a peer that
+sends more is not read until the backlog is below it again (its frames then wait in
+its connection instead of in this node's memory)."""
+
+Checked = Transaction | InvalidTransaction
+
+
+class GossipPipeline:
+    """Gossip intake and batched publication for one node (see the module docstring)."""
+
+    def __init__(
+        self,
+        node: Node,
+        peers: PeerManager,
+        verified: VerifiedTransactions,
+        on_available: Callable[[], None],
+    ) -> None:
+        self.node = node
+        self.peers = peers
+        self.verified = verified
+        self.gossip = TransactionGossip(peers, node.suite, node.submit_transaction)
+        self._on_available = on_available
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[tuple[PeerId, list[bytes]]] | None = None
+        self._backlog = 0
+        self._room = asyncio.Event()
+        self._outbox: list[bytes] = []
+        self._relays: dict[PeerId, list[bytes]] = {}
+        self._flush_due = False
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bft-intake")
+
+    @property
+    def backlog(self) -> int:
+        """Gossiped transactions waiting for their signature check."""
+        return self._backlog
+
+    def close(self) -> None:
+        """Stop the intake thread (after :meth:`run` was cancelled)."""
+        self._thread.shutdown(wait=True)
+
+    # -- intake -----------------------------------------------------------------------
+
+    def on_frame(self, peer: PeerId, payload: bytes) -> Awaitable[None] | None:
+        """Take a TRANSACTIONS payload from ``peer``; an awaitable means "read no more from
+        ``peer`` until it is done". Raise :class:`~baychain.errors.DecodingError` for a
+        malformed payload."""
+        fresh = self.gossip.take_fresh(payload)
+        if not fresh or self._queue is None:
+            return None
+        self._queue.put_nowait((peer, fresh))
+        self._backlog += len(fresh)
+        if self._backlog <= INTAKE_BACKLOG_TXS:
+            return None
+        self._room.clear()
+        return self._wait_for_room()
+
+    async def _wait_for_room(self) -> None:
+        await self._room.wait()
+
+    async def run(self) -> None:
+        """The intake task: check and admit queued transactions, every batch waiting at
+        once, in arrival order, until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        queue = self._queue = asyncio.Queue()
+        while True:
+            batches = [await queue.get()]
+            while not queue.empty():
+                batches.append(queue.get_nowait())
+            raws = [raw for _, batch in batches for raw in batch]
+            try:
+                checked = await self._loop.run_in_executor(self._thread, self._check, raws)
+                outcomes = iter(checked)
+                for peer, batch in batches:
+                    self._admit(peer, batch, [next(outcomes) for _ in batch])
+            except Exception:
+                log.exception("admitting gossiped transactions failed")
+            finally:
+                self._backlog -= len(raws)
+                if self._backlog <= INTAKE_BACKLOG_TXS:
+                    self._room.set()
+
+    def _check(self, raws: list[bytes]) -> list[Checked]:
+        """Decode ``raws`` (intake thread), reusing those already verified."""
+        hash_of, known = self.node.suite.hash, self.verified.get
+        found = [known(hash_of(raw)) for raw in raws]
+        unknown = [raw for raw, tx in zip(raws, found, strict=True) if tx is None or tx.raw != raw]
+        fresh = iter(self.node.intake.check_all(unknown))
+        checked = [
+            tx if tx is not None and tx.raw == raw else next(fresh)
+            for raw, tx in zip(raws, found, strict=True)
+        ]
+        self.verified.add_all(tx for tx in checked if isinstance(tx, Transaction))
+        return checked
+
+    def _admit(self, peer: PeerId, raws: list[bytes], checked: list[Checked]) -> None:
+        accepted: list[bytes] = []
+        invalid: list[str] = []
+        for raw, outcome in zip(raws, checked, strict=True):
+            if isinstance(outcome, InvalidTransaction):
+                invalid.append(str(outcome))
+                continue
+            try:
+                self.node.submit_decoded(outcome)
+            except InvalidTransaction as exc:
+                invalid.append(str(exc))
+            except TransactionRejected:
+                continue  # valid but not wanted now (known, nonce used, pool full)
+            else:
+                accepted.append(raw)
+        if accepted:
+            self._relays.setdefault(peer, []).extend(accepted)
+            self._schedule_flush()
+        if invalid:
+            self.peers.report_invalid(peer, f"TRANSACTIONS: {invalid_batch_reason(invalid)}")
+
+    # -- publication ------------------------------------------------------------------
+
+    def on_pending(self, tx: Transaction) -> None:
+        """A pool listener (any thread): queue ``tx`` for the next publication."""
+        self._outbox.append(tx.raw)
+        if not self._flush_due and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._schedule_flush)
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_due and self._loop is not None:
+            self._flush_due = True
+            self._loop.call_later(GOSSIP_FLUSH_MS / 1000, self.flush)
+
+    def flush(self) -> None:
+        """Send what was collected since the last flush (see the module docstring)."""
+        self._flush_due = False
+        raws, self._outbox = self._outbox, []
+        relays, self._relays = self._relays, {}
+        for origin, relayed in relays.items():
+            self.gossip.relay(relayed, origin)
+        if raws:
+            self.gossip.publish(raws)
+        if raws or relays:
+            self._on_available()
