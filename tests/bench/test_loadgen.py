@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from baychain.bench.errors import BenchError
 from baychain.bench.loadgen import (
@@ -192,3 +193,66 @@ def test_run_load_refuses_bad_arguments_before_any_request() -> None:
         arguments.update(change)
         with pytest.raises(BenchError, match=message):
             asyncio.run(run_load(endpoint, load, **arguments))
+
+
+def test_groups_are_spread_over_the_submit_urls_and_a_sender_keeps_its_node() -> None:
+    """Every node of a network takes a share; one sender's transactions all go to one node."""
+    seen: dict[int, list[str]] = {0: [], 1: []}
+
+    def answering(node: int) -> web.Application:
+        async def handle(request: web.Request) -> web.Response:
+            body = await request.json()
+            calls = body if isinstance(body, list) else [body]
+            answers = []
+            for call in calls:
+                if call["method"] == "eth_sendRawTransaction":
+                    tx_hash = call["params"][0].removeprefix("0x")
+                    seen[node].append(tx_hash)
+                    answers.append({"jsonrpc": "2.0", "id": call["id"], "result": tx_hash})
+                else:  # eth_blockNumber, for the polling observer: nothing is ever committed
+                    answers.append({"jsonrpc": "2.0", "id": call["id"], "result": "0x0"})
+            return web.json_response(answers if isinstance(body, list) else answers[0])
+
+        app = web.Application()
+        app.router.add_post("/", handle)
+        return app
+
+    lanes = [
+        tuple(
+            SignedTx(f"{s:02x}{n:02x}".encode(), f"{s:02x}{n:02x}".encode().hex(), "eth-transfer")
+            for n in range(3)
+        )
+        for s in range(8)
+    ]
+    load = PreparedLoad("eth-transfer", "ecdsa", 1, tuple(lanes))
+
+    async def scenario() -> None:
+        runners = [web.AppRunner(answering(i)) for i in (0, 1)]
+        urls = []
+        for runner in runners:
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            urls.append(f"http://127.0.0.1:{port}/")
+        try:
+            endpoint = Endpoint("external", urls[0], None, (), {}, tuple(urls))
+            await run_load(
+                endpoint,
+                load,
+                mode="closed",
+                rate=None,
+                concurrency=2,
+                batch=4,
+                timeout_s=0.2,
+                check_receipts=False,
+            )
+        finally:
+            for runner in runners:
+                await runner.cleanup()
+
+    asyncio.run(scenario())
+    assert seen[0] and seen[1]
+    assert len(seen[0]) + len(seen[1]) == 24
+    senders = [{bytes.fromhex(h)[:2] for h in seen[node]} for node in (0, 1)]
+    assert not senders[0] & senders[1]

@@ -6,7 +6,10 @@ batch never carries two transactions of one sender, and a group sends its
 level ``k + 1`` only after the node answered its level ``k``. A sender's nonce
 ``n + 1`` therefore never reaches the node before ``n`` was accepted, which an
 automining peer (Hardhat: "Nonce too high ... can't be queued when
-automining") requires. Batch 1 sends plain (non-batch) requests.
+automining") requires. Batch 1 sends plain (non-batch) requests. A group
+always sends to the same node: with several ``submit_urls`` (a network's nodes)
+group ``g`` uses ``submit_urls[g % n]``, as each organisation's clients use
+their own node.
 
 Modes (Hyperledger PSWG, "Blockchain Performance Metrics", 2018):
 
@@ -456,8 +459,11 @@ async def run_load(
         observer = BlockObserver(session, endpoint.rpc_url, endpoint.ws_url, run.on_block)
         await observer.start()
 
+        submit_urls = endpoint.submit_urls or (endpoint.rpc_url,)
+
         async def send(b: Batch) -> None:
-            await _send_batch(session, endpoint.rpc_url, run, b, bodies[b.group, b.level])
+            url = submit_urls[b.group % len(submit_urls)]
+            await _send_batch(session, url, run, b, bodies[b.group, b.level])
 
         ticker = asyncio.create_task(_report(run, progress)) if progress else None
         run.first_send = time.perf_counter()

@@ -82,6 +82,9 @@ class Endpoint:
     manifest: dict[str, Any]
     """What is running: software, node_count, consensus, crypto, block_interval_ms,
     block_gas_limit, chain_id, mining, dev_accounts, ... (what the target knows)."""
+    submit_urls: tuple[str, ...] = ()
+    """Where transactions may be sent: every node of a network, each sending group
+    using one, as each organisation's clients use their own node. Empty: ``rpc_url``."""
 
 
 class Target(Protocol):
@@ -229,10 +232,14 @@ class BayChainTarget:
             "dev_accounts": self.dev_accounts,
             "extra_alloc_accounts": len(self.extra_alloc),
             "log_level": self.log_level,
+            "submission": f"spread over the JSON-RPC of all {self.nodes} nodes"
+            if self.nodes > 1
+            else "the node's JSON-RPC",
         }
         node = layout.nodes[0]
         pids = tuple(process.pid for process in network.processes.values())
-        return Endpoint(self.name, node.rpc_url, node.ws_url, pids, manifest)
+        submit_urls = tuple(each.rpc_url for each in layout.nodes)
+        return Endpoint(self.name, node.rpc_url, node.ws_url, pids, manifest, submit_urls)
 
     def stop(self) -> None:
         """Stop every node (SIGTERM, then SIGKILL after the launcher's timeout); idempotent."""
