@@ -1,14 +1,23 @@
 """Transaction gossip: spread signed transactions to every node's pool.
 
 A ``TRANSACTIONS`` message carries a batch of raw signed transactions (their
-canonical encodings, exactly what ``eth_sendRawTransaction`` takes)::
+canonical encodings, exactly what ``eth_sendRawTransaction`` takes) and the peer ids
+of the nodes that have the batch or are being sent it already (its *coverage*)::
 
-    payload = rlp([raw_tx_1, raw_tx_2, ...])     1 to MAX_GOSSIP_BATCH items
+    payload = rlp([[peer_id_1, ...], [raw_tx_1, raw_tx_2, ...]])
+              0 to MAX_COVERED ids (UTF-8), 1 to MAX_GOSSIP_BATCH transactions
 
 Rules (flooding with duplicate suppression):
 
 - a node relays a transaction only after its own pool accepted it, and only to
-  peers other than the one it came from;
+  connected peers other than the one it came from and those in the coverage of the
+  message that brought it; what it sends is covered by the sender, every peer it is
+  connected to and the coverage it received. In a full mesh the publisher's message
+  covers every node, so nothing is relayed; on a partial mesh a transaction still
+  reaches every node connected to the publisher by some path. Coverage is a claim of
+  the sender: a node that lies in it (or a send dropped on a full queue) can keep a
+  transaction from some pools, which delays it (any pool that has it proposes it) but
+  never changes what is committed;
 - each node remembers the hashes it has seen (bounded, oldest forgotten first), so
   a transaction crosses each link at most about once;
 - a transaction the pool rejects as *invalid* (bad signature, wrong chain, ...) was
@@ -19,7 +28,8 @@ Rules (flooding with duplicate suppression):
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from typing import NamedTuple
 
 from baychain.codec import rlp
 from baychain.consensus.events import PeerId
@@ -35,10 +45,13 @@ from baychain.network.transport import PeerManager
 from baychain.primitives import Hash32
 
 __all__ = [
+    "MAX_COVERED",
     "MAX_GOSSIP_BATCH",
     "SEEN_CAPACITY",
+    "GossipBatch",
     "SeenCache",
     "TransactionGossip",
+    "decode_batch",
     "decode_transactions",
     "encode_transactions",
     "invalid_batch_reason",
@@ -48,20 +61,49 @@ __all__ = [
 MAX_GOSSIP_BATCH = 256
 """Most transactions in one gossip message."""
 
+MAX_COVERED = 1024
+"""Most peer ids in a gossip message's coverage."""
+
 SEEN_CAPACITY = 65_536
 """Transaction hashes remembered for duplicate suppression."""
 
 
-def encode_transactions(raw_transactions: Sequence[bytes]) -> bytes:
-    """The TRANSACTIONS payload for a batch of raw signed transactions."""
+class GossipBatch(NamedTuple):
+    """A decoded TRANSACTIONS message: its coverage and its raw transactions."""
+
+    covered: frozenset[PeerId]
+    raws: list[bytes]
+
+
+def encode_transactions(
+    raw_transactions: Sequence[bytes], covered: Collection[PeerId] = ()
+) -> bytes:
+    """The TRANSACTIONS payload for a batch of raw signed transactions that the nodes
+    ``covered`` have or are being sent already."""
     if not 1 <= len(raw_transactions) <= MAX_GOSSIP_BATCH:
         raise ValueError(f"a gossip batch holds 1 to {MAX_GOSSIP_BATCH} transactions")
-    return rlp.encode(list(raw_transactions))
+    if len(covered) > MAX_COVERED:
+        raise ValueError(f"a gossip batch covers at most {MAX_COVERED} peers")
+    ids = [peer.encode() for peer in sorted(covered)]
+    return rlp.encode([ids, list(raw_transactions)])
 
 
-def decode_transactions(payload: bytes) -> list[bytes]:
+def decode_batch(payload: bytes) -> GossipBatch:
     """Decode a TRANSACTIONS payload strictly; raise DecodingError otherwise."""
-    items = rlp.decode_list(rlp.decode(payload), name="transaction batch")
+    fields = rlp.decode_list(rlp.decode(payload), name="transaction batch")
+    if len(fields) != 2:
+        raise DecodingError(f"a gossip batch has 2 fields, got {len(fields)}")
+    ids = rlp.decode_list(fields[0], name="gossip coverage")
+    if len(ids) > MAX_COVERED:
+        raise DecodingError(f"a gossip batch covers at most {MAX_COVERED} peers, got {len(ids)}")
+    covered: set[PeerId] = set()
+    for item in ids:
+        raw_id = rlp.decode_bytes(item, name="peer id")
+        try:
+            covered.add(PeerId(raw_id.decode()))
+        except UnicodeDecodeError as exc:
+            raise DecodingError("a covered peer id is not UTF-8") from exc
+    items = rlp.decode_list(fields[1], name="transactions")
     if not 1 <= len(items) <= MAX_GOSSIP_BATCH:
         raise DecodingError(
             f"a gossip batch holds 1 to {MAX_GOSSIP_BATCH} transactions, got {len(items)}"
@@ -69,7 +111,12 @@ def decode_transactions(payload: bytes) -> list[bytes]:
     raws = [rlp.decode_bytes(item, name="transaction") for item in items]
     if not all(raws):
         raise DecodingError("a gossiped transaction is empty")
-    return raws
+    return GossipBatch(frozenset(covered), raws)
+
+
+def decode_transactions(payload: bytes) -> list[bytes]:
+    """The raw transactions of a TRANSACTIONS payload (see :func:`decode_batch`)."""
+    return decode_batch(payload).raws
 
 
 class SeenCache:
@@ -135,7 +182,8 @@ class TransactionGossip:
         """
         accepted: list[bytes] = []
         invalid: list[str] = []
-        for raw in self.take_fresh(payload):
+        batch = self.take_fresh(payload)
+        for raw in batch.raws:
             try:
                 self._admit(raw)
             except InvalidTransaction as exc:
@@ -144,28 +192,48 @@ class TransactionGossip:
                 continue  # valid but not wanted now (known, nonce used, pool full)
             else:
                 accepted.append(raw)
-        self.relay(accepted, peer)
+        self.relay(accepted, peer, batch.covered)
         if invalid:
             raise InvalidPeerMessage(invalid_batch_reason(invalid))
 
-    def take_fresh(self, payload: bytes) -> list[bytes]:
-        """The first half of :meth:`handle`: decode a TRANSACTIONS payload and return the
-        transactions not seen before, now marked seen. A driver that admits them itself
-        (say, checking signatures off its event loop) then calls :meth:`relay` with those
-        the pool accepted. Raise :class:`~baychain.errors.DecodingError` for a malformed
-        payload."""
+    def take_fresh(self, payload: bytes) -> GossipBatch:
+        """The first half of :meth:`handle`: decode a TRANSACTIONS payload and return its
+        coverage and the transactions not seen before, now marked seen. A driver that
+        admits them itself (say, checking signatures off its event loop) then calls
+        :meth:`relay` with those the pool accepted and the coverage. Raise
+        :class:`~baychain.errors.DecodingError` for a malformed payload."""
+        batch = decode_batch(payload)
         hash_of = self._suite.hash
-        return [raw for raw in decode_transactions(payload) if self.seen.add(hash_of(raw))]
+        return GossipBatch(
+            batch.covered, [raw for raw in batch.raws if self.seen.add(hash_of(raw))]
+        )
 
-    def relay(self, raws: Sequence[bytes], origin: PeerId | None) -> None:
-        """Send transactions the pool accepted to every peer except ``origin``, in as few
-        TRANSACTIONS messages as the batch and frame limits allow."""
-        exclude = () if origin is None else (origin,)
-        room = self._peers.config.max_frame_bytes - _BATCH_OVERHEAD_BYTES
+    def relay(
+        self,
+        raws: Sequence[bytes],
+        origin: PeerId | None,
+        covered: frozenset[PeerId] = frozenset(),
+    ) -> None:
+        """Send transactions the pool accepted to every connected peer except ``origin``
+        and those ``covered``, in as few TRANSACTIONS messages as the batch and frame
+        limits allow; nothing is sent when no peer is left."""
+        exclude = covered if origin is None else covered | {origin}
+        connected = {info.peer_id for info in self._peers.connected_peers()}
+        if not raws or connected <= exclude:
+            return
+        coverage = exclude | connected | {self._peers.peer_id}
+        if len(coverage) > MAX_COVERED:
+            coverage = frozenset()  # too many to name: the receivers flood instead
+        room = self._peers.config.max_frame_bytes - _BATCH_OVERHEAD_BYTES - _covered_bytes(coverage)
         for batch in split_batches(raws, room):
             self._peers.broadcast(
-                MessageKind.TRANSACTIONS, encode_transactions(batch), exclude=exclude
+                MessageKind.TRANSACTIONS, encode_transactions(batch, coverage), exclude=exclude
             )
+
+
+def _covered_bytes(covered: Collection[PeerId]) -> int:
+    """An upper bound on the encoded size of a coverage list."""
+    return _ITEM_OVERHEAD_BYTES + sum(len(peer.encode()) + _ITEM_OVERHEAD_BYTES for peer in covered)
 
 
 def invalid_batch_reason(errors: Sequence[str]) -> str:

@@ -16,7 +16,8 @@
 - **publication**: transactions the pool accepts (a ``Node.pending_listeners`` hook, from
   JSON-RPC or gossip) and those to relay are collected for :data:`GOSSIP_FLUSH_MS`, then
   sent in as few frames as the limits allow: this node's own to every peer, relayed
-  ones to every peer but their sender. ``on_available`` is then called once.
+  ones to every peer but their sender and those the frame that brought them covered
+  (see :mod:`baychain.network.gossip`). ``on_available`` is then called once.
 
 All methods but :meth:`GossipPipeline.on_pending` run on the event loop.
 """
@@ -52,6 +53,9 @@ its connection instead of in this node's memory)."""
 
 Checked = Transaction | InvalidTransaction
 
+_Source = tuple[PeerId, frozenset[PeerId]]
+"""Where gossiped transactions came from: the sending peer and the frame's coverage."""
+
 
 class GossipPipeline:
     """Gossip intake and batched publication for one node (see the module docstring)."""
@@ -69,11 +73,11 @@ class GossipPipeline:
         self.gossip = TransactionGossip(peers, node.suite, node.submit_transaction)
         self._on_available = on_available
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[tuple[PeerId, list[bytes]]] | None = None
+        self._queue: asyncio.Queue[tuple[_Source, list[bytes]]] | None = None
         self._backlog = 0
         self._room = asyncio.Event()
         self._outbox: list[bytes] = []
-        self._relays: dict[PeerId, list[bytes]] = {}
+        self._relays: dict[_Source, list[bytes]] = {}
         self._flush_due = False
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bft-intake")
 
@@ -92,10 +96,10 @@ class GossipPipeline:
         """Take a TRANSACTIONS payload from ``peer``; an awaitable means "read no more from
         ``peer`` until it is done". Raise :class:`~baychain.errors.DecodingError` for a
         malformed payload."""
-        fresh = self.gossip.take_fresh(payload)
+        covered, fresh = self.gossip.take_fresh(payload)
         if not fresh or self._queue is None:
             return None
-        self._queue.put_nowait((peer, fresh))
+        self._queue.put_nowait(((peer, covered), fresh))
         self._backlog += len(fresh)
         if self._backlog <= INTAKE_BACKLOG_TXS:
             return None
@@ -118,8 +122,8 @@ class GossipPipeline:
             try:
                 checked = await self._loop.run_in_executor(self._thread, self._check, raws)
                 outcomes = iter(checked)
-                for peer, batch in batches:
-                    self._admit(peer, batch, [next(outcomes) for _ in batch])
+                for source, batch in batches:
+                    self._admit(source, batch, [next(outcomes) for _ in batch])
             except Exception:
                 log.exception("admitting gossiped transactions failed")
             finally:
@@ -140,7 +144,7 @@ class GossipPipeline:
         self.verified.add_all(tx for tx in checked if isinstance(tx, Transaction))
         return checked
 
-    def _admit(self, peer: PeerId, raws: list[bytes], checked: list[Checked]) -> None:
+    def _admit(self, source: _Source, raws: list[bytes], checked: list[Checked]) -> None:
         accepted: list[bytes] = []
         invalid: list[str] = []
         for raw, outcome in zip(raws, checked, strict=True):
@@ -156,10 +160,10 @@ class GossipPipeline:
             else:
                 accepted.append(raw)
         if accepted:
-            self._relays.setdefault(peer, []).extend(accepted)
+            self._relays.setdefault(source, []).extend(accepted)
             self._schedule_flush()
         if invalid:
-            self.peers.report_invalid(peer, f"TRANSACTIONS: {invalid_batch_reason(invalid)}")
+            self.peers.report_invalid(source[0], f"TRANSACTIONS: {invalid_batch_reason(invalid)}")
 
     # -- publication ------------------------------------------------------------------
 
@@ -179,8 +183,8 @@ class GossipPipeline:
         self._flush_due = False
         raws, self._outbox = self._outbox, []
         relays, self._relays = self._relays, {}
-        for origin, relayed in relays.items():
-            self.gossip.relay(relayed, origin)
+        for (origin, covered), relayed in relays.items():
+            self.gossip.relay(relayed, origin, covered)
         if raws:
             self.gossip.publish(raws)
         if raws or relays:
