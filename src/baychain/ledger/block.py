@@ -20,7 +20,7 @@ from baychain.codec import rlp
 from baychain.crypto.suite import CryptoSuite
 from baychain.errors import InvalidBlock, InvalidTransaction
 from baychain.ledger.header import Header, header_from_item, header_hash, header_to_item
-from baychain.ledger.transactions import Transaction, decode_transaction
+from baychain.ledger.transactions import Transaction, decode_transactions
 from baychain.primitives import Hash32
 
 __all__ = ["Block", "block_hash", "decode_block", "encode_block"]
@@ -56,15 +56,17 @@ def decode_block(data: bytes, suite: CryptoSuite, chain_id: int) -> Block:
     """
     fields = rlp.decode_list(rlp.decode(data), 3, name="block")
     header = header_from_item(fields[0])
-    raw_txs = rlp.decode_list(fields[1], name="block transactions")
+    raw_txs = [
+        rlp.decode_bytes(raw, name=f"block transaction {index}")
+        for index, raw in enumerate(rlp.decode_list(fields[1], name="block transactions"))
+    ]
     transactions = []
-    for index, raw in enumerate(raw_txs):
-        try:
-            raw_tx = rlp.decode_bytes(raw, name=f"block transaction {index}")
-            transactions.append(decode_transaction(raw_tx, suite, chain_id))
-        except InvalidTransaction as exc:
+    # One batch: the signatures are checked together in the extension, without the GIL.
+    for index, decoded in enumerate(decode_transactions(raw_txs, suite, chain_id)):
+        if isinstance(decoded, InvalidTransaction):
             raise InvalidBlock(
-                f"block {header.height}: transaction {index} is invalid: {exc}"
-            ) from exc
+                f"block {header.height}: transaction {index} is invalid: {decoded}"
+            ) from decoded
+        transactions.append(decoded)
     certificate = rlp.decode_bytes(fields[2], name="block certificate")
     return Block(header=header, transactions=tuple(transactions), certificate=certificate)
