@@ -227,8 +227,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
     if args.detach:
         print(f"\nRunning in the background. Stop it with: baychain down --dir {args.dir}")
         return 0
-    print("\nPress Ctrl-C to stop the network.")
-    return network.supervise()
+    return network.supervise(announce="\nPress Ctrl-C to stop the network.")
 
 
 def _height_probe(url: str) -> int | None:

@@ -173,15 +173,20 @@ class RunningNetwork:
                 )
             time.sleep(_POLL_S)
 
-    def supervise(self, out: TextIO = sys.stdout) -> int:
+    def supervise(self, out: TextIO = sys.stdout, *, announce: str = "") -> int:
         """Run until Ctrl-C / SIGTERM (then stop every node) or until every node has exited.
 
-        A node that exits on its own is reported with the end of its log; the others
-        keep running. Return 0 after a requested stop, 1 when all nodes exited.
+        ``announce`` is printed once the stop signals are handled, so a Ctrl-C
+        that follows it always stops the nodes. A node that exits on its own is
+        reported with the end of its log; the others keep running. Return 0 after
+        a requested stop, 1 when all nodes exited.
         """
         reported: set[str] = set()
         try:
             with stop_signals_raise():
+                if announce:
+                    out.write(announce + "\n")
+                    out.flush()
                 while True:
                     for node in self.exited():
                         if node.name not in reported:
