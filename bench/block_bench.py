@@ -43,9 +43,9 @@ from baychain.ledger.signing import UnsignedTransaction, sign_transaction
 from baychain.ledger.transactions import DYNAMIC_FEE_TX_TYPE, SM2_TX_TYPE
 from baychain.node.chain import Chain, ProposedBlock
 from baychain.node.genesis import Genesis, GenesisAccount, Validator
-from baychain.node.mempool_config import MempoolConfig
-from baychain.node.network_dir import merge_alloc
+from baychain.node.localnet.network_dir import merge_alloc
 from baychain.node.node import Node
+from baychain.node.pool.config import MempoolConfig
 from baychain.primitives import Address
 
 TOKEN_ARTIFACT = Path(__file__).resolve().parents[1] / "src/baychain/artifacts/Token.json"

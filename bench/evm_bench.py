@@ -3,7 +3,7 @@
 Run: ``python3 bench/evm_bench.py [--txs N] [--rounds R]`` (from the repo root; it adds
 ``src`` to the import path itself). Needs the extension built (``pip install -e .``).
 
-Each figure is transactions per second of one ``baychain._evm.execute_block`` call running N
+Each figure is transactions per second of one ``baychain._evm.run_transactions`` call running N
 ``transfer(to, value)`` calls, best of R rounds, against an in-memory dict state (so state
 reads cost a dict lookup plus the Python call). "per core" divides by the process's CPU
 time, so it holds on a machine shared with other work; "wall" divides by elapsed time.
@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "src"))
 import sha3  # noqa: E402
 
 from baychain import _evm  # noqa: E402
-from baychain.execution.engine import BlockEnv, TxInput  # noqa: E402
+from baychain.execution.evm import BlockEnv, TxInput  # noqa: E402
 from baychain.primitives import Address, Hash32  # noqa: E402
 
 CHAIN_ID = 20_250
@@ -192,7 +192,7 @@ def call(sender: bytes, to: bytes, nonce: int, data: bytes, gas: int = 100_000) 
 
 def deploy(state: DictState, init_code: bytes) -> bytes:
     create = TxInput(2, DEPLOYER, None, 0, init_code, 5_000_000, 2 * GWEI, GWEI, 0, (), CHAIN_ID)
-    [outcome] = _evm.execute_block(env(), [create], state)
+    [outcome] = _evm.run_transactions(env(), [create], state)
     if not outcome.success or outcome.created_address is None:
         raise SystemExit(f"token deployment failed: {outcome!r} {outcome.output.hex()}")
     state.apply([outcome])
@@ -238,7 +238,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="best of this many runs")
     args = parser.parse_args()
     print(f"python {platform.python_version()}, revm {_evm.REVM_VERSION}, {os.cpu_count()} cpus")
-    print(f"{args.txs} ERC-20 transfers per execute_block, best of {args.rounds}")
+    print(f"{args.txs} ERC-20 transfers per run_transactions, best of {args.rounds}")
     tokens = {"solidity": solidity_token(), "asm": assemble_token()}
     for token_name, built in tokens.items():
         if built is None:
@@ -250,17 +250,17 @@ def main() -> None:
             state.accounts[DEPLOYER] = (10**21, 0, EMPTY_CODE_HASH)
             token = deploy(state, init_code)
             txs = transfer_block(state, token, balances_slot, args.txs, many)
-            outcomes = _evm.execute_block(env(), txs, state)
+            outcomes = _evm.run_transactions(env(), txs, state)
             failed = [o for o in outcomes if not o.success]
             if failed:
                 raise SystemExit(f"{len(failed)} transfers failed, first: {failed[0]!r}")
             gas = outcomes[0].gas_used
 
             def execute(txs: list[TxInput] = txs, state: DictState = state) -> object:
-                return _evm.execute_block(env(), txs, state)
+                return _evm.run_transactions(env(), txs, state)
 
             def execute_and_read(txs: list[TxInput] = txs, state: DictState = state) -> None:
-                consume(_evm.execute_block(env(), txs, state))
+                consume(_evm.run_transactions(env(), txs, state))
 
             label = f"{token_name:>8} {'many senders' if many else 'one sender':>12}"
             for what, operation in (("execute", execute), ("+ diffs", execute_and_read)):

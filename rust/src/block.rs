@@ -200,7 +200,7 @@ fn executed(
 /// spec, wrong lengths, out-of-range ints, unsupported tx types), re-raises any exception of
 /// the state reader, and raises `RuntimeError` if revm itself faults.
 #[pyfunction]
-pub fn execute_block<'py>(
+pub fn run_transactions<'py>(
     py: Python<'py>,
     env: &Bound<'py, PyAny>,
     txs: &Bound<'py, PyAny>,

@@ -9,7 +9,7 @@
 //! - `block_hash(number: int) -> bytes` (32 bytes; the zero hash when unknown)
 //!
 //! revm's `CacheDB` sits in front of this reader, so each account, slot, code and block hash
-//! is asked for at most once per `execute_block` call. An exception raised by a method (or a
+//! is asked for at most once per `run_transactions` call. An exception raised by a method (or a
 //! malformed answer) aborts the whole block: it is a fault of the state layer, not of a
 //! transaction, and it is re-raised to the caller unchanged.
 

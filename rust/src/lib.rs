@@ -6,7 +6,7 @@
 //!
 //! Python API (typed in `src/baychain/_evm.pyi`):
 //!
-//! - `execute_block(env, txs, db) -> list[TxOutcome]`
+//! - `run_transactions(env, txs, db) -> list[TxOutcome]`
 //! - `merge_diffs(outcomes) -> (accounts, storage)`: the block-level state diff
 //! - `deployed_code(outcomes) -> [(code_hash, code), ...]`: all code the outcomes deployed
 //! - `create_address(sender, nonce) -> bytes`: the address a CREATE deploys to
@@ -38,7 +38,7 @@ const REVM_VERSION: &str = "43";
 
 #[pymodule]
 fn _evm(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(block::execute_block, m)?)?;
+    m.add_function(wrap_pyfunction!(block::run_transactions, m)?)?;
     m.add_function(wrap_pyfunction!(block::create_address, m)?)?;
     m.add_function(wrap_pyfunction!(outcome::merge_diffs, m)?)?;
     m.add_function(wrap_pyfunction!(outcome::deployed_code, m)?)?;

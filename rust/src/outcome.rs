@@ -96,7 +96,7 @@ fn accounts_to_py<'py>(py: Python<'py>, rows: &[AccountChange]) -> PyResult<Boun
     Ok(list)
 }
 
-/// The result of one transaction of `execute_block`.
+/// The result of one transaction of `run_transactions`.
 ///
 /// `valid=False` means the transaction failed validation and was not applied: `error` says why
 /// (`error_kind` is a stable token for it), and every other field is empty. A valid transaction

@@ -34,15 +34,15 @@ from baychain.consensus.solo import SoloPolicy
 from baychain.errors import BayChainError, ConfigError
 from baychain.network.config import PeerAddress, TransportConfig
 from baychain.network.pki import TlsCredentials, TlsFiles
-from baychain.node.bft_runner import BftRunner
+from baychain.node.bft.driver import BftDriver
 from baychain.node.chain import Chain
-from baychain.node.config import NodeConfig, load_config
-from baychain.node.datadir import dev_accounts_document, init_node_dir, load_validator_key
 from baychain.node.genesis import load_genesis
-from baychain.node.mempool_config import MempoolConfig
+from baychain.node.host.datadir import dev_accounts_document, init_node_dir, load_validator_key
+from baychain.node.host.settings import NodeConfig, load_config
+from baychain.node.host.status import read_status
 from baychain.node.node import Node
-from baychain.node.runner import SoloRunner
-from baychain.node.status import read_status
+from baychain.node.pool.config import MempoolConfig
+from baychain.node.solo.driver import SoloDriver
 from baychain.rpc.limits import RpcLimits
 from baychain.rpc.server import RpcServer
 from baychain.rpc.service import RpcService
@@ -179,8 +179,8 @@ def _add_up_down(commands: Any) -> None:
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    from baychain.node import launcher
-    from baychain.node.network_dir import init_network_dir, read_network_dir
+    from baychain.node.localnet import launcher
+    from baychain.node.localnet.network_dir import init_network_dir, read_network_dir
 
     directory = args.dir.resolve()
     if (directory / "genesis.json").exists():
@@ -253,7 +253,7 @@ def _print_network(layout: Any) -> None:
 
 
 def _cmd_down(args: argparse.Namespace) -> int:
-    from baychain.node import launcher
+    from baychain.node.localnet import launcher
 
     reports = launcher.down(args.dir.resolve(), timeout_s=args.timeout)
     for report in reports:
@@ -297,12 +297,12 @@ def _cmd_node(args: argparse.Namespace) -> int:
     return 0
 
 
-def _runner(node: Node, config: NodeConfig, key: bytes) -> SoloRunner | BftRunner:
-    """SoloRunner for a one-validator genesis, BftRunner (over TLS peers) for more."""
+def _runner(node: Node, config: NodeConfig, key: bytes) -> SoloDriver | BftDriver:
+    """SoloDriver for a one-validator genesis, BftDriver (over TLS peers) for more."""
     genesis = node.genesis
     if len(genesis.validators) == 1:
         policy = SoloPolicy(genesis.block_interval_ms, full_block_txs=config.block_max_txs)
-        return SoloRunner(node, policy)
+        return SoloDriver(node, policy)
     tls = TlsCredentials.load(
         TlsFiles(
             config.tls_dir / "node.crt", config.tls_dir / "node.key", config.tls_dir / "ca.crt"
@@ -314,7 +314,7 @@ def _runner(node: Node, config: NodeConfig, key: bytes) -> SoloRunner | BftRunne
         peers=tuple(PeerAddress(host, port) for host, port in config.p2p_peers),
     )
     config.signer_state_file.parent.mkdir(parents=True, exist_ok=True)
-    return BftRunner(
+    return BftDriver(
         node,
         key,
         tls,

@@ -22,11 +22,11 @@ from baychain.bench.population import (
 )
 from baychain.errors import ConfigError
 from baychain.node.chain import Chain
-from baychain.node.datadir import make_dev_accounts
 from baychain.node.genesis import load_genesis
-from baychain.node.mempool_config import MempoolConfig
-from baychain.node.network_dir import init_network_dir
+from baychain.node.host.datadir import make_dev_accounts
+from baychain.node.localnet.network_dir import init_network_dir
 from baychain.node.node import Node
+from baychain.node.pool.config import MempoolConfig
 from baychain.primitives import Address
 from baychain.rpc.service import RpcService
 

@@ -29,7 +29,7 @@ from baychain.bench.target import (
     rpc_call,
 )
 from baychain.crypto import dev_private_keys, get_suite
-from baychain.node.datadir import DEV_ACCOUNT_BALANCE_WEI
+from baychain.node.host.datadir import DEV_ACCOUNT_BALANCE_WEI
 
 DEV_ACCOUNTS = 4
 

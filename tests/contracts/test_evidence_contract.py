@@ -19,9 +19,9 @@ from baychain.execution.simulate import CallRequest, context_at, simulate_call
 from baychain.ledger.block import Block
 from baychain.ledger.receipt import Receipt
 from baychain.node.chain import Chain
-from baychain.node.datadir import init_node_dir
-from baychain.node.mempool_config import MempoolConfig
+from baychain.node.host.datadir import init_node_dir
 from baychain.node.node import Node
+from baychain.node.pool.config import MempoolConfig
 from baychain.primitives import Address
 from baychain.sdk.abi import decode
 from baychain.sdk.client import Signer

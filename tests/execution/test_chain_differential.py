@@ -2,11 +2,11 @@
 
 ``test_differential.py`` checks the Rust engine's per-transaction outcomes and
 diffs against py-evm. This file checks what the node does with them: signed
-transactions go through ``Chain.build_block`` (``execution.block.execute_transactions``
+transactions go through ``Chain.build_block`` (``execution.transition.execute_block``
 turns outcomes into receipts and one merged ``WriteSet``), ``Chain.commit``
 (``state.commitment.plan_state_update`` and ``apply_ops`` write the LMDB store and
 move the LtHash), and a second ``Chain`` re-executes every committed block with
-``Chain.execute_block``. After each block the test asserts:
+``Chain.validate_block``. After each block the test asserts:
 
 - receipts (type, status, gas used, cumulative gas, logs, contract address, output)
   equal the oracle's outcomes, as built and as read back from the store, and the
@@ -86,8 +86,8 @@ from test_differential import (
 
 from baychain.crypto import get_suite
 from baychain.errors import GenesisError, InvalidTransaction
-from baychain.execution import block as execution_block
-from baychain.execution.block import default_system_contracts
+from baychain.execution import transition as execution_block
+from baychain.execution.transition import default_system_contracts
 from baychain.ledger.receipt import Receipt, encode_receipt
 from baychain.ledger.signing import UnsignedTransaction, sign_transaction
 from baychain.ledger.transactions import Transaction
@@ -385,7 +385,9 @@ class Run:
                 assert not outcome.valid
                 continue
             offered.append(signed[index])
-        engine = mock.patch.object(execution_block, "run_block", wraps=execution_block.run_block)
+        engine = mock.patch.object(
+            execution_block, "run_transactions", wraps=execution_block.run_transactions
+        )
         with engine as engine_calls:
             proposed = chain.build_block(offered, timestamp_ms, VALIDATOR)
         assert engine_calls.call_count >= 1 + splitters  # each splitter ended an engine run
@@ -409,7 +411,7 @@ class Run:
         for index, tx in enumerate(committed.transactions):
             assert chain.transaction_location(tx.hash) == (height, index)
 
-        replayed = self.replica.execute_block(committed)
+        replayed = self.replica.validate_block(committed)
         assert replayed.block_hash == proposed.block_hash
         assert replayed.receipts == proposed.receipts
         self.replica.commit(replayed)
@@ -481,7 +483,7 @@ STALE_NONCE = 2**40
 def splitter(index: int, base_fee: int) -> Transaction:
     """A transaction to a system contract that the chain must refuse (its nonce is far ahead).
 
-    It changes nothing, so the oracle never sees it, but ``execute_transactions`` runs
+    It changes nothing, so the oracle never sees it, but ``execute_block`` runs
     system transactions in Python between engine calls: each splitter ends one engine
     run, and the next run reads the block's earlier writes through the overlay.
     """

@@ -3,7 +3,7 @@
 DESIGN.md: py-evm (exact, slow) is kept as a test oracle; the same blocks must give
 the same receipts and post-state on both. Each scenario below is one block of
 unsigned transactions over a genesis allocation. It runs on the engine
-(``baychain.execution.engine.run_block``) and on the oracle
+(``baychain.execution.evm.run_transactions``) and on the oracle
 (``pyevm_oracle.run_block_pyevm``), and the test asserts, per transaction, the same
 validity, status, gas used, output, created address and logs, and the same state
 of every account either side touched.
@@ -42,7 +42,7 @@ from pyevm_oracle import (
     run_block_pyevm,
 )
 
-from baychain.execution.engine import BlockEnv, TxInput, merge_diffs, run_block
+from baychain.execution.evm import BlockEnv, TxInput, merge_diffs, run_transactions
 from baychain.primitives import Address
 
 ALICE, BOB, CAROL = (dev_address(k) for k in DEV_KEYS[:3])
@@ -281,7 +281,7 @@ def run_both(block: Block) -> tuple[list[OracleOutcome], dict[bytes, PostAccount
                 for o, want in zip(oracle_outcomes, block.intents, strict=True)]
     assert intended == block.intents, [o.error for o in oracle_outcomes]
 
-    engine_outcomes = run_block(block.env, block.txs, GenesisReader(block.alloc))
+    engine_outcomes = run_transactions(block.env, block.txs, GenesisReader(block.alloc))
     assert len(engine_outcomes) == len(block.txs)
     for index, (ours, theirs) in enumerate(zip(engine_outcomes, oracle_outcomes, strict=True)):
         assert receipt_fields(ours) == receipt_fields(theirs), (

@@ -1,4 +1,4 @@
-"""Tests of the EVM engine (``baychain.execution.engine`` over the Rust ``baychain._evm``).
+"""Tests of the EVM engine (``baychain.execution.evm`` over the Rust ``baychain._evm``).
 
 Contracts are hand-assembled with the few opcodes each test needs, so every expected gas
 figure can be derived from the Yellow Paper / EIP tables cited next to it. State lives in
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from baychain import _evm
 from baychain.crypto import dev_private_keys, get_suite
 from baychain.errors import ExecutionError, UnsupportedTransactionType
-from baychain.execution.engine import (
+from baychain.execution.evm import (
     ERROR_KINDS,
     AccountRow,
     BlockEnv,
@@ -31,7 +31,7 @@ from baychain.execution.engine import (
     create_address,
     deployed_code,
     merge_diffs,
-    run_block,
+    run_transactions,
 )
 from baychain.ledger.log import Log
 from baychain.ledger.receipt import Receipt, encode_receipt
@@ -216,7 +216,9 @@ def test_value_transfer_moves_value_bumps_nonce_and_pays_fees() -> None:
     state = MemoryState()
     state.fund(ALICE, ETHER)
     base_fee, max_fee, tip = 7 * GWEI, 20 * GWEI, 2 * GWEI
-    [out] = run_block(env(base_fee=base_fee), [tx(value=1000, price=max_fee, tip=tip)], state)
+    [out] = run_transactions(
+        env(base_fee=base_fee), [tx(value=1000, price=max_fee, tip=tip)], state
+    )
     assert out.valid and out.success and out.error is None
     assert out.gas_used == 21_000  # G_transaction
     paid = 21_000 * (base_fee + tip)  # EIP-1559 effective price = min(max_fee, base + tip)
@@ -230,7 +232,7 @@ def test_value_transfer_moves_value_bumps_nonce_and_pays_fees() -> None:
 def test_legacy_gas_price_pays_everything_above_base_fee_to_coinbase() -> None:
     state = MemoryState()
     state.fund(ALICE, ETHER)
-    [out] = run_block(env(base_fee=5), [tx(tx_type=0, price=12, tip=0)], state)
+    [out] = run_transactions(env(base_fee=5), [tx(tx_type=0, price=12, tip=0)], state)
     assert account_row(out, ALICE)[1] == ETHER - 21_000 * 12
     assert account_row(out, COINBASE)[1] == 21_000 * 7
 
@@ -238,7 +240,7 @@ def test_legacy_gas_price_pays_everything_above_base_fee_to_coinbase() -> None:
 def test_gas_price_zero_with_base_fee_zero_is_free() -> None:
     state = MemoryState()
     state.fund(ALICE, 50)
-    outcomes = run_block(env(base_fee=0), [tx(value=50, price=0)], state)
+    outcomes = run_transactions(env(base_fee=0), [tx(value=50, price=0)], state)
     [out] = outcomes
     assert out.valid and out.success and out.gas_used == 21_000
     assert account_row(out, ALICE)[1:3] == (0, 1)
@@ -250,7 +252,7 @@ def test_gas_price_zero_with_base_fee_zero_is_free() -> None:
 def test_transactions_see_earlier_writes_of_the_same_block() -> None:
     state = MemoryState()
     state.fund(ALICE, 100)
-    outcomes = run_block(env(), [tx(ALICE, BOB, value=100), tx(BOB, CAROL, value=60)], state)
+    outcomes = run_transactions(env(), [tx(ALICE, BOB, value=100), tx(BOB, CAROL, value=60)], state)
     assert [o.valid for o in outcomes] == [True, True]
     assert account_row(outcomes[1], BOB)[1:3] == (40, 1)
     assert account_row(outcomes[1], CAROL)[1] == 60
@@ -262,7 +264,7 @@ def test_transactions_see_earlier_writes_of_the_same_block() -> None:
 def test_invalid_transactions_are_reported_and_not_applied() -> None:
     state = MemoryState()
     state.fund(ALICE, 10 * GWEI * 21_000, nonce=3)
-    outcomes = run_block(
+    outcomes = run_transactions(
         env(base_fee=GWEI),
         [
             tx(nonce=2, price=GWEI),  # nonce too low
@@ -305,14 +307,14 @@ def test_invalid_transactions_are_reported_and_not_applied() -> None:
 def test_sender_with_code_is_rejected_by_eip3607() -> None:
     state = MemoryState()
     state.install(CONTRACT, SLOAD_ONCE)
-    [out] = run_block(env(), [tx(CONTRACT, BOB, nonce=1)], state)
+    [out] = run_transactions(env(), [tx(CONTRACT, BOB, nonce=1)], state)
     assert not out.valid and out.error_kind == "sender_not_eoa"
 
 
 def test_block_gas_limit_counts_gas_used_by_earlier_transactions() -> None:
     state = MemoryState()
     state.fund(ALICE, ETHER)
-    outcomes = run_block(
+    outcomes = run_transactions(
         env(gas_limit=60_000),
         [tx(nonce=0, gas=40_000), tx(nonce=1, gas=40_000), tx(nonce=1, gas=39_000)],
         state,
@@ -321,7 +323,7 @@ def test_block_gas_limit_counts_gas_used_by_earlier_transactions() -> None:
     assert outcomes[1].error == (
         "block gas limit reached: gas limit 40000 exceeds the 39000 gas left"
     )
-    [too_big] = run_block(env(gas_limit=60_000), [tx(gas=60_001)], state)
+    [too_big] = run_transactions(env(gas_limit=60_000), [tx(gas=60_001)], state)
     assert too_big.error_kind == "gas_limit_exceeds_block"
 
 
@@ -330,11 +332,11 @@ def test_prague_adds_the_eip7623_calldata_floor() -> None:
     state.fund(ALICE, ETHER)
     data = b"\x01" * 1000
     # Cancun: 21000 + 16 * 1000 = 37000 intrinsic. Prague floor: 21000 + 10 * 4 * 1000 = 61000.
-    [cancun] = run_block(env("cancun"), [tx(data=data, gas=40_000)], state)
-    [prague] = run_block(env("prague"), [tx(data=data, gas=40_000)], state)
+    [cancun] = run_transactions(env("cancun"), [tx(data=data, gas=40_000)], state)
+    [prague] = run_transactions(env("prague"), [tx(data=data, gas=40_000)], state)
     assert cancun.valid and cancun.gas_used == 37_000
     assert not prague.valid and prague.error_kind == "intrinsic_gas_too_low"
-    [prague_ok] = run_block(env("prague"), [tx(data=data, gas=61_000)], state)
+    [prague_ok] = run_transactions(env("prague"), [tx(data=data, gas=61_000)], state)
     assert prague_ok.valid and prague_ok.gas_used == 61_000
 
 
@@ -344,7 +346,7 @@ def test_prague_adds_the_eip7623_calldata_floor() -> None:
 def test_deploy_returns_address_code_and_code_hash() -> None:
     state = MemoryState()
     state.fund(ALICE, ETHER, nonce=5)
-    [out] = run_block(
+    [out] = run_transactions(
         env(), [tx(to=None, nonce=5, data=deployer(STORE_AND_ECHO), gas=200_000)], state
     )
     assert out.valid and out.success
@@ -368,7 +370,7 @@ def test_storage_write_then_read_in_the_next_transaction() -> None:
     state.fund(ALICE, ETHER)
     state.install(CONTRACT, STORE_AND_ECHO)
     word = (2**255 + 42).to_bytes(32, "big")  # a value above 2**128 crosses the slow int path
-    outcomes = run_block(
+    outcomes = run_transactions(
         env(), [tx(to=CONTRACT, nonce=0, data=word), tx(to=CONTRACT, nonce=1)], state
     )
     assert [o.success for o in outcomes] == [True, True]
@@ -377,7 +379,7 @@ def test_storage_write_then_read_in_the_next_transaction() -> None:
     # The contract's own info did not change, so it has no account row.
     assert CONTRACT not in [row[0] for row in outcomes[0].accounts]
     state.apply_outcomes(outcomes)
-    [again] = run_block(env(), [tx(to=CONTRACT, nonce=2)], state)
+    [again] = run_transactions(env(), [tx(to=CONTRACT, nonce=2)], state)
     assert again.output == word
 
 
@@ -385,7 +387,7 @@ def test_revert_returns_revert_data_charges_gas_and_bumps_nonce() -> None:
     state = MemoryState()
     state.fund(ALICE, ETHER)
     state.install(CONTRACT, REVERTER)
-    [out] = run_block(env(), [tx(to=CONTRACT, value=5, price=1)], state)
+    [out] = run_transactions(env(), [tx(to=CONTRACT, value=5, price=1)], state)
     assert out.valid and not out.success
     assert out.output == bytes.fromhex("deadbeef")
     # 21000 + PUSH4, PUSH1 (3 each) + MSTORE (3 + 3 memory) + PUSH1 x2 (3 each) + REVERT (0)
@@ -398,7 +400,7 @@ def test_logs_carry_address_topics_and_data() -> None:
     state = MemoryState()
     state.fund(ALICE, ETHER)
     state.install(CONTRACT, LOGGER)
-    [out] = run_block(env(), [tx(to=CONTRACT)], state)
+    [out] = run_transactions(env(), [tx(to=CONTRACT)], state)
     assert out.success
     assert out.logs == [(CONTRACT, (b"\x01" * 32, bytes(12) + ALICE), (42).to_bytes(32, "big"))]
 
@@ -428,7 +430,7 @@ def test_receipt_encoding_is_the_python_reference(cumulative: int) -> None:
     state.fund(ALICE, ETHER)
     state.install(CONTRACT, LONG_LOGGER)
     state.install(CAROL, REVERTER)
-    outcomes = run_block(
+    outcomes = run_transactions(
         env(),
         [
             tx(to=CONTRACT, nonce=0),  # two long RLP strings: data and output
@@ -469,7 +471,7 @@ def test_ledger_transactions_run_as_they_are() -> None:
         state.install(CONTRACT, LOGGER)
         return [
             (o.valid, o.success, o.gas_used, o.logs, o.accounts, o.storage)
-            for o in run_block(env(), txs, state)
+            for o in run_transactions(env(), txs, state)
         ]
 
     assert outcomes(signed) == outcomes(engine_inputs)
@@ -480,7 +482,7 @@ def test_deployed_code_lists_every_deployment_in_order() -> None:
     state = MemoryState()
     state.fund(ALICE, ETHER)
     runtimes = [LOGGER, REVERTER, LOGGER]
-    outcomes = run_block(
+    outcomes = run_transactions(
         env(),
         [tx(to=None, nonce=n, data=deployer(code)) for n, code in enumerate(runtimes)]
         + [tx(to=BOB, nonce=3)],
@@ -493,7 +495,7 @@ def test_selfdestruct_in_the_creating_transaction_destroys_the_account() -> None
     state = MemoryState()
     state.fund(ALICE, ETHER)
     init = asm(CAROL, "SELFDESTRUCT")
-    [out] = run_block(env(), [tx(to=None, value=77, data=init, gas=100_000)], state)
+    [out] = run_transactions(env(), [tx(to=None, value=77, data=init, gas=100_000)], state)
     created = create_address(ALICE, 0)
     assert out.valid and out.success and out.created_address == created
     assert account_row(out, created) == (created, 0, 0, EMPTY_CODE_HASH, None, True)
@@ -508,7 +510,7 @@ def test_selfdestruct_of_an_older_contract_only_moves_its_balance() -> None:
     state.install(CONTRACT, runtime)
     state.accounts[CONTRACT] = (500, 1, keccak(runtime))
     state.slots[(CONTRACT, 1)] = 9
-    [out] = run_block(env(), [tx(to=CONTRACT)], state)
+    [out] = run_transactions(env(), [tx(to=CONTRACT)], state)
     assert account_row(out, CONTRACT) == (CONTRACT, 0, 1, keccak(runtime), None, False)
     assert account_row(out, CAROL)[1] == 500
     assert out.storage == []
@@ -519,7 +521,7 @@ def test_touching_an_existing_empty_account_deletes_it() -> None:
     state = MemoryState()
     state.fund(ALICE, ETHER)
     state.fund(BOB, 0)
-    [out] = run_block(env(), [tx(to=BOB, value=0)], state)
+    [out] = run_transactions(env(), [tx(to=BOB, value=0)], state)
     assert account_row(out, BOB) == (BOB, 0, 0, EMPTY_CODE_HASH, None, True)
 
 
@@ -528,7 +530,7 @@ def test_blockhash_reads_the_state_reader_for_the_last_256_blocks() -> None:
     state.fund(ALICE, ETHER)
     for number in (6, 7, 0):  # env() is block 7: 6 is known, 7 is the current block
         state.install(CONTRACT, asm(number, "BLOCKHASH", 0, *RETURN_WORD))
-        [out] = run_block(env(), [tx(to=CONTRACT)], state)
+        [out] = run_transactions(env(), [tx(to=CONTRACT)], state)
         expected = state.block_hash(number) if number < 7 else bytes(32)
         assert out.output == expected
 
@@ -540,7 +542,7 @@ def test_sha256_precompile() -> None:
     state = MemoryState()
     state.fund(ALICE, ETHER)
     sha256 = Address((2).to_bytes(20, "big"))
-    [out] = run_block(env(), [tx(to=sha256, data=b"abc")], state)
+    [out] = run_transactions(env(), [tx(to=sha256, data=b"abc")], state)
     assert out.success
     assert out.output == hashlib.sha256(b"abc").digest()
     # 21000 + 3 * 16 calldata + sha256 precompile 60 + 12 per word
@@ -557,7 +559,7 @@ def test_ecrecover_precompile() -> None:
     v = (27 + recid).to_bytes(32, "big")
     signer = keccak(key.public_key.format(compressed=False)[1:])[12:]
     ecrecover = Address((1).to_bytes(20, "big"))
-    [out] = run_block(env(), [tx(to=ecrecover, data=digest + v + r + s)], state)
+    [out] = run_transactions(env(), [tx(to=ecrecover, data=digest + v + r + s)], state)
     assert out.success and out.output == bytes(12) + signer
 
 
@@ -567,7 +569,7 @@ def test_kzg_point_evaluation_precompile_is_present() -> None:
     state = MemoryState()
     state.fund(ALICE, ETHER)
     kzg = Address((10).to_bytes(20, "big"))
-    [out] = run_block(env(), [tx(to=kzg, data=b"\x00", gas=100_000)], state)
+    [out] = run_transactions(env(), [tx(to=kzg, data=b"\x00", gas=100_000)], state)
     assert out.valid and not out.success and out.gas_used == 100_000
 
 
@@ -579,8 +581,8 @@ def test_warm_sets_are_per_transaction() -> None:
     state.fund(ALICE, ETHER)
     state.fund(BOB, ETHER)
     state.install(CONTRACT, SLOAD_ONCE)
-    [alone] = run_block(env(), [tx(ALICE, CONTRACT)], state)
-    outcomes = run_block(
+    [alone] = run_transactions(env(), [tx(ALICE, CONTRACT)], state)
+    outcomes = run_transactions(
         env(), [tx(ALICE, CONTRACT), tx(BOB, CONTRACT), tx(ALICE, CONTRACT, nonce=1)], state
     )
     # Cold SLOAD costs 2100 (EIP-2929) in every transaction, even after another warmed it.
@@ -592,10 +594,10 @@ def test_warm_access_inside_one_transaction_and_by_access_list() -> None:
     state = MemoryState()
     state.fund(ALICE, ETHER)
     state.install(CONTRACT, SLOAD_TWICE)
-    [twice] = run_block(env(), [tx(to=CONTRACT)], state)
+    [twice] = run_transactions(env(), [tx(to=CONTRACT)], state)
     assert twice.gas_used == 21_000 + 3 + 2_100 + 2 + 3 + 100 + 2  # second SLOAD is warm
     listed = [(CONTRACT, [bytes(32)])]
-    [warmed] = run_block(env(), [tx(to=CONTRACT, access_list=listed, tx_type=1)], state)
+    [warmed] = run_transactions(env(), [tx(to=CONTRACT, access_list=listed, tx_type=1)], state)
     # EIP-2930: 2400 per address + 1900 per key up front; both SLOADs are then warm.
     assert warmed.gas_used == 21_000 + 2_400 + 1_900 + 3 + 100 + 2 + 3 + 100 + 2
 
@@ -607,7 +609,7 @@ def test_state_reads_are_cached_for_the_block() -> None:
     state = MemoryState()
     state.fund(ALICE, ETHER)
     state.install(CONTRACT, SLOAD_ONCE)
-    run_block(env(), [tx(ALICE, CONTRACT, nonce=n) for n in range(10)], state)
+    run_transactions(env(), [tx(ALICE, CONTRACT, nonce=n) for n in range(10)], state)
     assert state.reads == 4  # ALICE, CONTRACT, COINBASE and slot 0, once each
 
 
@@ -622,7 +624,7 @@ def test_merge_diffs_equals_applying_each_transaction_diff() -> None:
         tx(to=create_address(ALICE, 2), nonce=3, value=4),  # revives the destroyed address
         tx(to=BOB, nonce=99),  # invalid: contributes nothing
     ]
-    outcomes = run_block(env(), txs, state)
+    outcomes = run_transactions(env(), txs, state)
     stepwise = MemoryState(dict(state.accounts), dict(state.codes), dict(state.slots))
     stepwise.apply_outcomes(outcomes)
     merged = MemoryState(dict(state.accounts), dict(state.codes), dict(state.slots))
@@ -643,34 +645,34 @@ def test_errors_of_the_state_reader_propagate() -> None:
     state.fund(ALICE, ETHER)
     state.install(CONTRACT, SLOAD_ONCE)
     with pytest.raises(KeyError, match="disk on fire"):
-        run_block(env(), [tx(to=CONTRACT)], state)
+        run_transactions(env(), [tx(to=CONTRACT)], state)
 
 
 def test_malformed_input_is_rejected() -> None:
     state = MemoryState()
     with pytest.raises(ValueError, match="unsupported spec"):
-        run_block(env("shanghai"), [], state)
+        run_transactions(env("shanghai"), [], state)
     with pytest.raises(UnsupportedTransactionType):
-        run_block(env(), [tx(tx_type=3)], state)
+        run_transactions(env(), [tx(tx_type=3)], state)
     with pytest.raises(ValueError, match="caller must be 20 bytes"):
-        run_block(env(), [tx(Address(b"\x01" * 19))], state)
+        run_transactions(env(), [tx(Address(b"\x01" * 19))], state)
     with pytest.raises(ValueError, match=r"tx.value must be an int in \[0, 2\*\*256\)"):
-        run_block(env(), [tx(value=2**256)], state)
+        run_transactions(env(), [tx(value=2**256)], state)
     with pytest.raises(ValueError, match="legacy transaction has no access list"):
-        run_block(env(), [tx(tx_type=0, access_list=[(BOB, [])])], state)
+        run_transactions(env(), [tx(tx_type=0, access_list=[(BOB, [])])], state)
     assert issubclass(ExecutionError, Exception)
 
 
 def test_sm2_type_executes_like_eip1559() -> None:
     state = MemoryState()
     state.fund(ALICE, ETHER)
-    [sm2] = run_block(env(base_fee=3), [tx(tx_type=0x53, price=10, tip=1)], state)
-    [eip1559] = run_block(env(base_fee=3), [tx(tx_type=2, price=10, tip=1)], state)
+    [sm2] = run_transactions(env(base_fee=3), [tx(tx_type=0x53, price=10, tip=1)], state)
+    [eip1559] = run_transactions(env(base_fee=3), [tx(tx_type=2, price=10, tip=1)], state)
     assert sm2.accounts == eip1559.accounts
 
 
 def test_module_exports_its_api() -> None:
-    assert {"execute_block", "merge_diffs", "create_address", "TxOutcome"} <= set(dir(_evm))
+    assert {"run_transactions", "merge_diffs", "create_address", "TxOutcome"} <= set(dir(_evm))
 
 
 # --- a conservation law ---------------------------------------------------------------------
@@ -708,7 +710,7 @@ def test_value_is_conserved_except_for_burned_base_fee(
             )
         )
         nonces[sender] += 1  # later ones may still fail (funds), shifting nonces: also tested
-    outcomes = run_block(env(base_fee=base_fee), txs, state)
+    outcomes = run_transactions(env(base_fee=base_fee), txs, state)
     total_before = sum(state.balance(p) for p in (*PEOPLE, COINBASE))
     state.apply_outcomes(outcomes)
     total_after = sum(state.balance(p) for p in (*PEOPLE, COINBASE))

@@ -15,8 +15,8 @@ from pyevm_oracle import (
     alloc_state_root,
     default_block_hash,
     dev_address,
-    execute_block_pyevm,
     run_block_pyevm,
+    run_transactions_pyevm,
 )
 
 ALICE, BOB = dev_address(DEV_KEYS[0]), dev_address(DEV_KEYS[1])
@@ -157,7 +157,7 @@ def test_reported_post_state_accounts_for_every_change_to_the_state_root() -> No
         OracleTx(caller=ALICE, to=CAROL, nonce=4, value=1, gas_limit=TX_BASE_GAS,
                  tx_type=0, gas_price=3, max_fee_per_gas=None),
     ]
-    block = execute_block_pyevm(ENV, txs, ALLOC)
+    block = run_transactions_pyevm(ENV, txs, ALLOC)
     assert all(o.success for o in block.outcomes), [o.error for o in block.outcomes]
     assert block.state_root != alloc_state_root(ALLOC)
     assert alloc_state_root({**ALLOC, **block.post_state}) == block.state_root

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from baychain.crypto import dev_private_keys, get_suite
 from baychain.errors import CallFailed, ExecutionReverted
-from baychain.execution.block import BlockContext
 from baychain.execution.simulate import (
     CallRequest,
     context_at,
@@ -24,6 +23,7 @@ from baychain.execution.simulate import (
 )
 from baychain.execution.system import encode_call
 from baychain.execution.system_config import SYSTEM_CONFIG_ADDRESS
+from baychain.execution.transition import BlockContext
 from baychain.node.chain import Chain
 from baychain.node.genesis import Genesis, GenesisAccount, Validator
 from baychain.primitives import Address

@@ -13,7 +13,7 @@ from baychain.crypto import dev_private_keys, get_suite
 from baychain.errors import InvalidBlock
 from baychain.ledger.block import Block, decode_block, encode_block
 from baychain.ledger.transactions import Transaction, decode_transaction
-from baychain.node.bft_app import (
+from baychain.node.bft.application import (
     BftApplication,
     VerifiedTransactions,
     decode_proposal,
@@ -22,8 +22,8 @@ from baychain.node.bft_app import (
 )
 from baychain.node.chain import Chain
 from baychain.node.genesis import Genesis, GenesisAccount, Validator
-from baychain.node.mempool_config import MempoolConfig
 from baychain.node.node import Node
+from baychain.node.pool.config import MempoolConfig
 from baychain.primitives import Address, Hash32, Height
 from baychain.sdk.client import Signer
 

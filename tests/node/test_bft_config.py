@@ -8,7 +8,7 @@ import pytest
 
 from baychain.consensus import TimeoutConfig
 from baychain.errors import ConfigError
-from baychain.node.config import parse_config
+from baychain.node.host.settings import parse_config
 
 
 def test_defaults_keep_solo_files_valid(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Four BFT validators in one process over real TLS peers: commit, agree, survive, sync.
 
-Each node is a real Chain + Node + BftRunner on its own data dir, with PeerManagers on
+Each node is a real Chain + Node + BftDriver on its own data dir, with PeerManagers on
 127.0.0.1 and certificates from a throwaway consortium CA.
 """
 
@@ -33,9 +33,9 @@ from baychain.network import (
 from baychain.network.backoff import Backoff
 from baychain.network.frames import MessageKind
 from baychain.network.gossip import encode_transactions
-from baychain.node.bft_app import BftApplication, schedule_from_genesis
-from baychain.node.bft_runner import BftRunner
-from baychain.node.block_sync import (
+from baychain.node.bft.application import BftApplication, schedule_from_genesis
+from baychain.node.bft.driver import BftDriver
+from baychain.node.bft.sync import (
     BlockRequest,
     ChainStatus,
     SyncState,
@@ -48,8 +48,8 @@ from baychain.node.block_sync import (
 )
 from baychain.node.chain import Chain
 from baychain.node.genesis import Genesis, GenesisAccount, Validator
-from baychain.node.mempool_config import MempoolConfig
 from baychain.node.node import Node
+from baychain.node.pool.config import MempoolConfig
 from baychain.primitives import Address, Hash32, Height
 from baychain.sdk.client import Signer
 
@@ -84,7 +84,7 @@ class Member:
     tls: TlsCredentials
     peers: tuple[PeerAddress, ...]
     chain: Chain | None = None
-    runner: BftRunner | None = None
+    runner: BftDriver | None = None
     task: asyncio.Task[None] | None = None
     committed: list[int] = field(default_factory=list)
 
@@ -136,7 +136,7 @@ class Network:
             peers=member.peers,
             backoff=Backoff(initial_seconds=0.1, max_seconds=0.5),
         )
-        member.runner = BftRunner(
+        member.runner = BftDriver(
             node,
             member.key,
             member.tls,

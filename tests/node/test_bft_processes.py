@@ -43,10 +43,7 @@ from baychain.primitives import Address
 from baychain.sdk.client import Client, Signer
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-pytestmark = pytest.mark.skipif(
-    not (SRC / "baychain" / "node" / "bft_runner.py").exists(),
-    reason="the BFT node driver (node/bft_runner.py) is not present yet",
-)
+
 WAIT_S = 90.0
 """Deadline of any single wait for progress (a slow, shared CI machine)."""
 NO_COMMIT_WINDOW_S = 6.0

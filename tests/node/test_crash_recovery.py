@@ -25,8 +25,8 @@ import pytest
 
 from baychain.crypto import dev_private_keys
 from baychain.node.chain import Chain
-from baychain.node.datadir import init_node_dir
 from baychain.node.genesis import load_genesis
+from baychain.node.host.datadir import init_node_dir
 from baychain.sdk.client import Client, Signer
 
 ROUNDS = int(os.environ.get("BAYCHAIN_CRASH_ROUNDS", "50"))

@@ -10,9 +10,9 @@ import pytest
 
 from baychain.crypto import get_suite
 from baychain.errors import ConfigError, GenesisError
-from baychain.node.config import load_config, parse_config, render_config
-from baychain.node.datadir import init_node_dir, load_validator_key
 from baychain.node.genesis import load_genesis, parse_genesis
+from baychain.node.host.datadir import init_node_dir, load_validator_key
+from baychain.node.host.settings import load_config, parse_config, render_config
 
 SUITE = get_suite("sm")
 PUBLIC_KEY = SUITE.public_key(b"\x01" * 32)

@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from baychain.crypto import dev_private_keys, get_suite
 from baychain.errors import ConfigError, LaunchError
-from baychain.node.config import load_config, parse_config
-from baychain.node.datadir import load_validator_key
-from baychain.node.launcher import check_ports_free, down, running_pids
-from baychain.node.network_dir import init_network_dir, read_network_dir
+from baychain.node.host.datadir import load_validator_key
+from baychain.node.host.settings import load_config, parse_config
+from baychain.node.localnet.launcher import check_ports_free, down, running_pids
+from baychain.node.localnet.network_dir import init_network_dir, read_network_dir
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 

@@ -11,9 +11,9 @@ from baychain.crypto import dev_private_keys
 from baychain.errors import AlreadyKnown
 from baychain.ledger.transactions import Transaction
 from baychain.node.chain import Chain, ProposedBlock
-from baychain.node.datadir import init_node_dir
-from baychain.node.mempool_config import MempoolConfig
+from baychain.node.host.datadir import init_node_dir
 from baychain.node.node import Node
+from baychain.node.pool.config import MempoolConfig
 from baychain.sdk.client import Signer
 
 

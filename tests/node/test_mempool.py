@@ -51,7 +51,7 @@ from baychain.errors import (
 )
 from baychain.ledger.signing import UnsignedTransaction, sign_transaction
 from baychain.ledger.transactions import DYNAMIC_FEE_TX_TYPE, SM2_TX_TYPE, Transaction
-from baychain.node.mempool import MIN_TX_GAS, Mempool, MempoolConfig, transaction_cost
+from baychain.node.pool.mempool import MIN_TX_GAS, Mempool, MempoolConfig, transaction_cost
 from baychain.primitives import Address, Hash32
 
 CHAIN_ID = 1337
@@ -60,7 +60,7 @@ RICH = 10**30
 
 
 class Accounts:
-    """An in-memory :class:`~baychain.node.mempool.AccountReader`."""
+    """An in-memory :class:`~baychain.node.pool.mempool.AccountReader`."""
 
     def __init__(self) -> None:
         self.nonces: dict[Address, int] = {}

@@ -12,10 +12,10 @@ from baychain.crypto import dev_private_keys
 from baychain.errors import InvalidTransaction, TransactionRejected
 from baychain.ledger.transactions import Transaction
 from baychain.node.chain import Chain
-from baychain.node.datadir import init_node_dir
-from baychain.node.mempool_config import MempoolConfig
-from baychain.node.mempool_intake import ParallelIntake
+from baychain.node.host.datadir import init_node_dir
 from baychain.node.node import Node
+from baychain.node.pool.config import MempoolConfig
+from baychain.node.pool.intake import ParallelIntake
 from baychain.sdk.client import Signer
 
 Outcome = Transaction | InvalidTransaction | TransactionRejected

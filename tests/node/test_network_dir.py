@@ -8,9 +8,9 @@ import pytest
 
 from baychain.errors import ConfigError, StoreError
 from baychain.node.chain import Chain
-from baychain.node.datadir import DEV_ACCOUNT_BALANCE_WEI, make_dev_accounts
 from baychain.node.genesis import GenesisAccount, load_genesis
-from baychain.node.network_dir import init_network_dir
+from baychain.node.host.datadir import DEV_ACCOUNT_BALANCE_WEI, make_dev_accounts
+from baychain.node.localnet.network_dir import init_network_dir
 from baychain.primitives import Address
 
 EXTRA = (

@@ -15,9 +15,9 @@ from baychain.ledger.header import header_hash
 from baychain.ledger.merkle import build_proof, verify_proof
 from baychain.ledger.receipt import encode_receipt
 from baychain.node.chain import Chain
-from baychain.node.datadir import init_node_dir
-from baychain.node.mempool_config import MempoolConfig
+from baychain.node.host.datadir import init_node_dir
 from baychain.node.node import Node
+from baychain.node.pool.config import MempoolConfig
 from baychain.primitives import Address, Hash32
 from baychain.sdk.client import Signer
 from baychain.state import chain_store
@@ -162,7 +162,7 @@ def test_a_validator_re_executes_a_block_to_the_same_header(
 
     replica = Chain.open(tmp_path / "replica", h.genesis)
     try:
-        checked = replica.execute_block(proposed.block)
+        checked = replica.validate_block(proposed.block)
         assert checked.block_hash == proposed.block_hash
         tampered = Block(
             replace(proposed.block.header, state_root=Hash32(b"\x00" * 32)),
@@ -170,7 +170,7 @@ def test_a_validator_re_executes_a_block_to_the_same_header(
             b"",
         )
         with pytest.raises(InvalidBlock, match="does not match its re-execution"):
-            replica.execute_block(tampered)
+            replica.validate_block(tampered)
     finally:
         replica.close()
 

@@ -1,4 +1,4 @@
-"""ChainQueries: indexed log search agrees with a full scan; blocks, proofs and the block cache."""
+"""ChainReads: indexed log search agrees with a full scan; blocks, proofs and the block cache."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from baychain.ledger.log import Log
 from baychain.ledger.merkle import verify_proof
 from baychain.ledger.receipt import encode_receipt
 from baychain.node.chain import Chain
-from baychain.node.datadir import init_node_dir
-from baychain.node.mempool_config import MempoolConfig
+from baychain.node.host.datadir import init_node_dir
 from baychain.node.node import Node
-from baychain.node.queries import ChainQueries, LogFilter
+from baychain.node.pool.config import MempoolConfig
+from baychain.node.reads import ChainReads, LogFilter
 from baychain.primitives import Address, Hash32
 from baychain.sdk.client import Signer
 
@@ -34,7 +34,7 @@ class History:
         result = init_node_dir(directory, crypto="ecdsa", dev_accounts=3)
         self.chain = Chain.open(directory / "data", result.genesis)
         self.node = Node(self.chain, MempoolConfig(), result.validator_address)
-        self.queries = ChainQueries(self.chain, cache_size=2)
+        self.queries = ChainReads(self.chain, cache_size=2)
         keys = dev_private_keys("ecdsa", 3)
         self.signers = [Signer.from_key("ecdsa", key) for key in keys]
         self.accounts = [signer.address for signer in self.signers]

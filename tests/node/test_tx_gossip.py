@@ -21,13 +21,13 @@ from baychain.network import (
 from baychain.network.gossip import encode_transactions
 from baychain.network.handshake import NodeIdentity
 from baychain.network.transport import PeerManager
-from baychain.node import tx_gossip
-from baychain.node.bft_app import VerifiedTransactions
+from baychain.node.bft import tx_gossip
+from baychain.node.bft.application import VerifiedTransactions
+from baychain.node.bft.tx_gossip import GOSSIP_FLUSH_MS, GossipPipeline
 from baychain.node.chain import Chain
 from baychain.node.genesis import Genesis, GenesisAccount, Validator
-from baychain.node.mempool_config import MempoolConfig
 from baychain.node.node import Node
-from baychain.node.tx_gossip import GOSSIP_FLUSH_MS, GossipPipeline
+from baychain.node.pool.config import MempoolConfig
 from baychain.primitives import Address
 from baychain.sdk.client import Signer
 

@@ -73,8 +73,8 @@ __all__ = [
     "alloc_state_root",
     "default_block_hash",
     "dev_address",
-    "execute_block_pyevm",
     "run_block_pyevm",
+    "run_transactions_pyevm",
 ]
 
 BLOCK_HASH_WINDOW = 256
@@ -280,11 +280,11 @@ def run_block_pyevm(
     even when the fee is zero). Raises ``LookupError`` for a caller with no key in
     ``keys``.
     """
-    block = execute_block_pyevm(env, txs, genesis_alloc, keys=keys, block_hash=block_hash)
+    block = run_transactions_pyevm(env, txs, genesis_alloc, keys=keys, block_hash=block_hash)
     return block.outcomes, block.post_state
 
 
-def execute_block_pyevm(
+def run_transactions_pyevm(
     env: BlockEnvLike,
     txs: Iterable[Any],
     genesis_alloc: Alloc,

@@ -22,9 +22,9 @@ from baychain.execution.system import encode_call
 from baychain.execution.system_config import SYSTEM_CONFIG_ADDRESS
 from baychain.ledger.block import Block
 from baychain.node.chain import Chain
-from baychain.node.datadir import init_node_dir
-from baychain.node.mempool_config import MempoolConfig
+from baychain.node.host.datadir import init_node_dir
 from baychain.node.node import Node
+from baychain.node.pool.config import MempoolConfig
 from baychain.primitives import Address
 from baychain.rpc.limits import RpcLimits
 from baychain.rpc.service import RpcService

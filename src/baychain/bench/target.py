@@ -37,10 +37,10 @@ from baychain.bench.process import HOST, GroupProcess, free_port_base, log_tail
 from baychain.crypto import dev_private_keys
 from baychain.crypto.mnemonic import DEV_MNEMONIC
 from baychain.errors import BayChainError, ConfigError, LaunchError
-from baychain.node.datadir import DEV_ACCOUNT_BALANCE_WEI
 from baychain.node.genesis import GenesisAccount
-from baychain.node.launcher import COMMIT_TIMEOUT_S, RunningNetwork, start_network
-from baychain.node.network_dir import init_network_dir
+from baychain.node.host.datadir import DEV_ACCOUNT_BALANCE_WEI
+from baychain.node.localnet.launcher import COMMIT_TIMEOUT_S, RunningNetwork, start_network
+from baychain.node.localnet.network_dir import init_network_dir
 from baychain.primitives import Address
 from baychain.sdk.client import Client
 

@@ -16,7 +16,7 @@ engine action                          driver, with the application
 
 For the node: ``build_proposal`` is ``Chain.build_block`` on the pool's transactions
 (keep the ``ProposedBlock`` by hash); ``validate_block`` is ``decode_block`` then
-``Chain.execute_block`` (keep its ``ProposedBlock`` too, so ``commit`` does not
+``Chain.validate_block`` (keep its ``ProposedBlock`` too, so ``commit`` does not
 execute again); ``commit`` stores the kept ``ProposedBlock`` with the certificate in
 ``Block.certificate``. Building and validating may run on a worker thread, answered
 later as events: that is what lets execution of a proposal overlap vote collection.

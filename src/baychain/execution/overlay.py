@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baychain.execution.engine import StateReader
+from baychain.execution.evm import StateReader
 from baychain.primitives import Address, Hash32
 from baychain.state.writeset import WriteSet
 

@@ -29,11 +29,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from baychain.errors import CallFailed, ExecutionReverted
-from baychain.execution.block import BlockContext, default_system_contracts
-from baychain.execution.engine import StateReader, TxInput, run_block
+from baychain.execution.evm import StateReader, TxInput, run_transactions
 from baychain.execution.overlay import OverlayReader
 from baychain.execution.system import SystemContract, SystemRegistry
 from baychain.execution.system_tx import run_system_tx
+from baychain.execution.transition import BlockContext, default_system_contracts
 from baychain.ledger.access_list import AccessList
 from baychain.ledger.header import Header
 from baychain.ledger.intrinsic_gas import TX_BASE_COST
@@ -151,7 +151,7 @@ def simulate_call(
         access_list=[(address, list(keys)) for address, keys in call.access_list],
         chain_id=context.chain_id,
     )
-    (outcome,) = run_block(context.engine_env(), [engine_input], view)
+    (outcome,) = run_transactions(context.engine_env(), [engine_input], view)
     if not outcome.valid:
         return CallOutcome(
             success=False,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from baychain.execution.engine import StateReader
+from baychain.execution.evm import StateReader
 from baychain.execution.system import (
     SYSTEM_CALL_GAS,
     OutOfGas,

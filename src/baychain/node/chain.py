@@ -20,16 +20,16 @@ from baychain.codec import rlp
 from baychain.crypto import get_suite
 from baychain.crypto.ecdsa import keccak256
 from baychain.errors import CorruptStore, GenesisError, InvalidBlock, NotFound, StoreError
-from baychain.execution.block import (
-    BlockContext,
-    ExecutionResult,
-    default_system_contracts,
-    execute_transactions,
-    require_all_valid,
-)
 from baychain.execution.system_config import SYSTEM_CONFIG_ADDRESS
 from baychain.execution.system_config import genesis_storage as system_config_genesis
 from baychain.execution.system_tx import system_account
+from baychain.execution.transition import (
+    BlockContext,
+    ExecutionResult,
+    default_system_contracts,
+    execute_block,
+    require_all_valid,
+)
 from baychain.ledger.block import Block
 from baychain.ledger.header import Header, header_hash
 from baychain.ledger.merkle import receipts_root, transactions_root
@@ -197,11 +197,11 @@ class Chain:
         """Execute ``txs`` on the head and seal a block of those the EVM accepted."""
         context = self.context_for(timestamp_ms, proposer)
         with self.store.read() as reader:
-            result = execute_transactions(StateView(reader), context, txs)
+            result = execute_block(StateView(reader), context, txs)
             update = plan_state_update(reader, self._lthash, result.writes, self._written)
         return self._seal(context, result, update)
 
-    def execute_block(self, block: Block) -> ProposedBlock:
+    def validate_block(self, block: Block) -> ProposedBlock:
         """Re-execute a block proposed by someone else; raise InvalidBlock if it is wrong."""
         header = block.header
         if header.parent_hash != self._head_hash or header.height != self._head.height + 1:
@@ -212,7 +212,7 @@ class Chain:
             raise InvalidBlock("block timestamp does not advance past its parent's")
         context = self.context_for(header.timestamp_ms, header.proposer)
         with self.store.read() as reader:
-            result = execute_transactions(StateView(reader), context, block.transactions)
+            result = execute_block(StateView(reader), context, block.transactions)
             require_all_valid(result)
             update = plan_state_update(reader, self._lthash, result.writes, self._written)
         proposed = self._seal(context, result, update, certificate=block.certificate)

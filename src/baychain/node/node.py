@@ -2,13 +2,13 @@
 
 ``Node`` is what in-process users (tests, the benchmark, the JSON-RPC and
 REST services) talk to. It is synchronous and owns no timers or sockets; the
-driver in ``node/runner.py`` calls :meth:`Node.seal_block` when the consensus
+driver in ``node/solo/driver.py`` calls :meth:`Node.seal_block` when the consensus
 policy says a block is due.
 
 Every transaction is decoded and its signature checked once, on entry to the
 pool; blocks carry the decoded transactions, so the sender recovered there is
 reused by execution. :meth:`Node.submit_transactions` takes a batch and checks
-its signatures on several threads (``node/mempool_intake.py``) before the pool
+its signatures on several threads (``node/pool/intake.py``) before the pool
 admits the transactions in order; its two halves, :meth:`Node.check_transactions`
 (any thread) and :meth:`Node.admit_checked` (the pool's thread), let a server
 check a batch off its event loop.
@@ -35,9 +35,9 @@ from baychain.ledger.receipt import Receipt
 from baychain.ledger.transactions import Transaction
 from baychain.node.chain import Chain, ProposedBlock
 from baychain.node.genesis import Genesis
-from baychain.node.mempool import Mempool
-from baychain.node.mempool_config import MempoolConfig
-from baychain.node.mempool_intake import ParallelIntake
+from baychain.node.pool.config import MempoolConfig
+from baychain.node.pool.intake import ParallelIntake
+from baychain.node.pool.mempool import Mempool
 from baychain.primitives import Address, Hash32
 from baychain.state.account import Account
 

@@ -20,7 +20,6 @@ from dataclasses import replace
 from typing import Any
 
 from baychain.errors import CallFailed
-from baychain.execution.block import BlockContext
 from baychain.execution.simulate import (
     CallOutcome,
     CallRequest,
@@ -29,8 +28,9 @@ from baychain.execution.simulate import (
     raise_for_failure,
     simulate_call,
 )
+from baychain.execution.transition import BlockContext
 from baychain.node.node import Node
-from baychain.node.queries import ChainQueries
+from baychain.node.reads import ChainReads
 from baychain.primitives import ZERO_ADDRESS
 from baychain.rpc import params
 from baychain.rpc.formatting import data, quantity
@@ -44,7 +44,7 @@ __all__ = ["CallApi"]
 class CallApi:
     """``eth_call`` and ``eth_estimateGas`` over one node."""
 
-    def __init__(self, node: Node, queries: ChainQueries, workers: Workers) -> None:
+    def __init__(self, node: Node, queries: ChainReads, workers: Workers) -> None:
         self.node = node
         self.queries = queries
         self.workers = workers

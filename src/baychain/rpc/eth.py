@@ -23,7 +23,7 @@ from baychain.ledger.block import Block
 from baychain.ledger.receipt import Receipt
 from baychain.ledger.transactions import Transaction
 from baychain.node.node import Node
-from baychain.node.queries import ChainQueries
+from baychain.node.reads import ChainReads
 from baychain.primitives import Hash32
 from baychain.rpc import fees, params
 from baychain.rpc.formatting import (
@@ -80,13 +80,13 @@ class EthApi:
     def __init__(
         self,
         node: Node,
-        queries: ChainQueries | None = None,
+        queries: ChainReads | None = None,
         workers: Workers | None = None,
         limits: RpcLimits | None = None,
     ) -> None:
         self.node = node
         self.limits = limits or RpcLimits()
-        self.queries = queries or ChainQueries(node.chain)
+        self.queries = queries or ChainReads(node.chain)
         self.workers = workers or Workers(self.limits.call_threads, self.limits.max_queued_calls)
 
     def register(self, dispatcher: Dispatcher) -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from baychain.ledger.transactions import Transaction
-from baychain.node.queries import LocatedLog
+from baychain.node.reads import LocatedLog
 from baychain.primitives import Hash32
 from baychain.rpc import params
 from baychain.rpc.formatting import data, format_log

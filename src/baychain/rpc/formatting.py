@@ -7,7 +7,7 @@ field the specification requires:
 - a block has the Ethereum header fields; those that mean nothing on a BFT chain
   are present with neutral values: ``difficulty`` 0, ``nonce`` eight zero bytes,
   ``sha3Uncles`` the hash of an empty uncle list, ``uncles`` empty, ``mixHash``
-  the parent hash (the EVM's PREVRANDAO, see ``execution/block.py``).
+  the parent hash (the EVM's PREVRANDAO, see ``execution/transition.py``).
   ``timestamp`` is in seconds (the header keeps milliseconds);
 - a transaction has the fields of its type; a BayChain SM2 transaction (type
   ``0x53``) has those of an EIP-1559 one plus ``publicKey`` (the SM2 key it
@@ -27,7 +27,7 @@ from baychain.ledger.header import Header
 from baychain.ledger.log import Log
 from baychain.ledger.receipt import Receipt
 from baychain.ledger.transactions import LEGACY_TX_TYPE, SM2_TX_TYPE, Transaction
-from baychain.node.queries import LocatedLog
+from baychain.node.reads import LocatedLog
 from baychain.primitives import Hash32
 
 __all__ = [

@@ -6,7 +6,7 @@ number is refused (-32602), a ``fromBlock`` past the head matches nothing.
 A query may span at most ``max_log_block_range`` blocks and return at most
 ``max_log_results`` logs; beyond either it answers -32005 with the limit, so
 the client narrows the range. Matching blocks are found through the log
-indexes (``node/queries.py``); the query runs on a worker thread.
+indexes (``node/reads.py``); the query runs on a worker thread.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from baychain.errors import NotFound
-from baychain.node.queries import ChainQueries, LocatedLog, LogFilter
+from baychain.node.reads import ChainReads, LocatedLog, LogFilter
 from baychain.rpc import params
 from baychain.rpc.formatting import format_log
 from baychain.rpc.jsonrpc import Dispatcher, InvalidParams, LimitExceeded
@@ -28,7 +28,7 @@ __all__ = ["LogApi", "LogQuery"]
 class LogQuery:
     """Log queries with the node's limits applied (shared by ``eth_getLogs`` and filters)."""
 
-    def __init__(self, queries: ChainQueries, limits: RpcLimits) -> None:
+    def __init__(self, queries: ChainReads, limits: RpcLimits) -> None:
         self.queries = queries
         self.limits = limits
 

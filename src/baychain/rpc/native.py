@@ -28,7 +28,7 @@ from baychain.ledger.header import encode_header
 from baychain.ledger.receipt import decode_receipt
 from baychain.node.chain import genesis_params_hash
 from baychain.node.node import Node
-from baychain.node.queries import ChainQueries, InclusionProof
+from baychain.node.reads import ChainReads, InclusionProof
 from baychain.rpc import params
 from baychain.rpc.eth import CLIENT_VERSION
 from baychain.rpc.formatting import data, format_log, quantity
@@ -52,7 +52,7 @@ METHODS = (
 class NativeApi:
     """Handlers of the ``baychain_`` methods over one node."""
 
-    def __init__(self, node: Node, queries: ChainQueries, workers: Workers) -> None:
+    def __init__(self, node: Node, queries: ChainReads, workers: Workers) -> None:
         self.node = node
         self.queries = queries
         self.workers = workers

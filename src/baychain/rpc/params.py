@@ -15,7 +15,7 @@ from typing import Any
 
 from baychain.ledger.access_list import AccessList
 from baychain.ledger.log import MAX_TOPICS
-from baychain.node.queries import LogFilter
+from baychain.node.reads import LogFilter
 from baychain.primitives import Address, Hash32
 from baychain.rpc.jsonrpc import InvalidParams
 

@@ -8,13 +8,13 @@ number or hash) or it gets ``-32000 historical state is not available``.
 from __future__ import annotations
 
 from baychain.errors import HistoricalStateUnavailable, NotFound
-from baychain.node.queries import ChainQueries
+from baychain.node.reads import ChainReads
 from baychain.rpc.params import BlockRef
 
 __all__ = ["height_of", "require_head_state"]
 
 
-def height_of(queries: ChainQueries, ref: BlockRef) -> int | None:
+def height_of(queries: ChainReads, ref: BlockRef) -> int | None:
     """The height ``ref`` names; None for an unknown hash. Numbers are not checked."""
     if ref.tag is not None:
         return 0 if ref.tag == "earliest" else queries.height
@@ -25,7 +25,7 @@ def height_of(queries: ChainQueries, ref: BlockRef) -> int | None:
     return queries.height_of(ref.block_hash)
 
 
-def require_head_state(queries: ChainQueries, ref: BlockRef) -> None:
+def require_head_state(queries: ChainReads, ref: BlockRef) -> None:
     """Return if the state at ``ref`` is the head state; raise otherwise.
 
     Raises :class:`HistoricalStateUnavailable` for an earlier block and

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from baychain.ledger.transactions import Transaction
 from baychain.node.chain import ProposedBlock
 from baychain.node.node import Node
-from baychain.node.queries import ChainQueries
+from baychain.node.reads import ChainReads
 from baychain.rpc.calls import CallApi
 from baychain.rpc.eth import EthApi
 from baychain.rpc.filters import Filters
@@ -43,7 +43,7 @@ class RpcService:
     ) -> None:
         self.node = node
         self.limits = limits = limits or RpcLimits()
-        self.queries = ChainQueries(node.chain)
+        self.queries = ChainReads(node.chain)
         self.workers = Workers(limits.call_threads, limits.max_queued_calls)
         self.http_session = Session(
             can_push=False, max_filters=limits.max_filters, max_subscriptions=0

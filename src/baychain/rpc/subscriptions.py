@@ -26,7 +26,7 @@ from typing import Any
 
 from baychain.ledger.transactions import Transaction
 from baychain.node.chain import ProposedBlock
-from baychain.node.queries import LogFilter, located_logs
+from baychain.node.reads import LogFilter, located_logs
 from baychain.rpc import params
 from baychain.rpc.filters import new_id
 from baychain.rpc.formatting import data, format_header, format_log, format_transaction

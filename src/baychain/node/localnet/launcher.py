@@ -1,7 +1,7 @@
 """Run a local network's node processes: start, wait for the first commit, stop.
 
 ``baychain up`` starts one ``python -m baychain node --dir DIR/nodeI`` process per
-node of a :class:`~baychain.node.network_dir.NetworkLayout` (each in its own
+node of a :class:`~baychain.node.localnet.network_dir.NetworkLayout` (each in its own
 session, so a Ctrl-C reaches only the launcher, which then stops the nodes in
 order), records their pids in ``DIR/network.json`` and waits until every node
 answers JSON-RPC and the chain commits a new block. ``baychain down`` reads
@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from baychain.errors import LaunchError
-from baychain.node.network_dir import HOST, NETWORK_FILE, NetworkLayout, NodeEndpoints, node_name
+from baychain.node.localnet.network_dir import (
+    HOST,
+    NETWORK_FILE,
+    NetworkLayout,
+    NodeEndpoints,
+    node_name,
+)
 
 __all__ = [
     "COMMIT_TIMEOUT_S",

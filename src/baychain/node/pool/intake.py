@@ -7,7 +7,7 @@ call (on ``ecdsa`` one call recovers a whole chunk's senders, hashing
 included), so threads check the signatures of different chunks at the same time.
 
 :class:`ParallelIntake` runs a stateless batch check (the pool's
-:meth:`~baychain.node.mempool.Mempool.decode_raws`: size, decoding, chain id,
+:meth:`~baychain.node.pool.mempool.Mempool.decode_raws`: size, decoding, chain id,
 signature) over chunks of a batch on worker threads and yields the outcomes
 **in the batch's order**. The pool itself stays single-threaded: the caller
 admits the decoded transactions one after the other, so the pool sees exactly

@@ -78,7 +78,7 @@ from baychain.errors import (
 )
 from baychain.ledger.intrinsic_gas import TX_BASE_COST, intrinsic_gas
 from baychain.ledger.transactions import Transaction, decode_transaction, decode_transactions
-from baychain.node.mempool_config import MempoolConfig
+from baychain.node.pool.config import MempoolConfig
 from baychain.primitives import Address, Hash32
 
 __all__ = [

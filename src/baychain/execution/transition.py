@@ -1,6 +1,6 @@
 """The state-transition function: execute a block's transactions against a state view.
 
-``execute_transactions(view, context, txs)`` is pure: it reads only its
+``execute_block(view, context, txs)`` is pure: it reads only its
 arguments (the state view is a snapshot), never the clock or the network, and
 returns the same receipts and write set for the same inputs on every node.
 The EVM part runs in the Rust engine (``baychain._evm``); this module turns
@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from baychain.errors import InvalidBlock
-from baychain.execution.engine import (
+from baychain.execution.evm import (
     BlockEnv,
     StateReader,
     TxOutcome,
     deployed_code,
     merge_diffs,
-    run_block,
+    run_transactions,
 )
 from baychain.execution.overlay import OverlayReader
 from baychain.execution.system import SystemContract, SystemRegistry
@@ -81,7 +81,7 @@ def default_system_contracts() -> SystemRegistry:
     return SystemRegistry([SystemConfig()])
 
 
-def execute_transactions(
+def execute_block(
     view: StateReader,
     context: BlockContext,
     txs: Sequence[Transaction],
@@ -125,7 +125,7 @@ def _apply_evm_run(
     transaction is refused here and execution resumes after it (outcomes before
     it are unaffected: execution is sequential).
     """
-    outcomes = run_block(context.engine_env(), run, overlay)
+    outcomes = run_transactions(context.engine_env(), run, overlay)
     applied: list[TxOutcome] = []
     next_position = position + len(run)
     for offset, (tx, outcome) in enumerate(zip(run, outcomes, strict=True)):

@@ -1,12 +1,12 @@
 """Read-only queries over a node's chain that the APIs need beyond ``Chain``'s own.
 
-:class:`ChainQueries` answers block, receipt and log questions at any height,
+:class:`ChainReads` answers block, receipt and log questions at any height,
 keeps a small cache of decoded blocks (decoding a block re-checks every
 signature) and builds inclusion proofs. It only reads the store, so it may be
 called from worker threads while the node commits blocks: each method reads one
 consistent snapshot.
 
-Log search (:meth:`ChainQueries.find_logs`) follows ``eth_getLogs`` semantics:
+Log search (:meth:`ChainReads.find_logs`) follows ``eth_getLogs`` semantics:
 an address matches if it is one of the filter's addresses (any, if none are
 given); ``topics`` lists positions, each a set of alternatives or a wildcard,
 and a log matches if it has at least as many topics as positions and each
@@ -36,7 +36,7 @@ from baychain.state.store import Txn
 
 __all__ = [
     "BLOCK_CACHE_SIZE",
-    "ChainQueries",
+    "ChainReads",
     "InclusionProof",
     "LocatedLog",
     "LogFilter",
@@ -119,7 +119,7 @@ def located_logs(
     return found
 
 
-class ChainQueries:
+class ChainReads:
     """Block, receipt, log and proof queries over ``chain`` (safe to call from threads)."""
 
     def __init__(self, chain: Chain, *, cache_size: int = BLOCK_CACHE_SIZE) -> None:

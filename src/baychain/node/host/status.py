@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from baychain.node.chain import Chain
-from baychain.node.config import NodeConfig
 from baychain.node.genesis import Genesis
+from baychain.node.host.settings import NodeConfig
 
 
 def read_status(config: NodeConfig, genesis: Genesis) -> dict[str, Any]:

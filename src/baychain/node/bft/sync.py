@@ -20,7 +20,7 @@ kinds:
 
 A peer that sends a malformed payload or a block that fails those checks is scored
 by the transport. This module holds the encodings and the bookkeeping (:class:`SyncState`:
-whom to ask for what); the driver (``node/bft_runner.py``) does the I/O.
+whom to ask for what); the driver (``node/bft/driver.py``) does the I/O.
 """
 
 from __future__ import annotations

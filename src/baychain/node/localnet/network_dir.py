@@ -7,7 +7,7 @@
       dev-accounts.json     the development accounts funded in genesis (public keys!)
       ca/ca.crt, ca/ca.key  the consortium CA (networks of more than one node)
       network.json          written by the launcher: where each node listens, its pid
-      node0/ ... nodeN-1/   each a complete node directory (node/datadir.py):
+      node0/ ... nodeN-1/   each a complete node directory (node/host/datadir.py):
         genesis.json        a copy of DIR/genesis.json (`baychain node --dir DIR/nodeI` runs alone)
         node.toml           its ports; with more than one node also [p2p] peers / tls_dir
                             and [consensus] signer_state_file
@@ -37,8 +37,8 @@ from baychain.network.pki import (
     issue_node_certificate,
     write_tls_files,
 )
-from baychain.node.config import render_config
-from baychain.node.datadir import (
+from baychain.node.genesis import Genesis, GenesisAccount, Validator, load_genesis
+from baychain.node.host.datadir import (
     DEFAULT_BLOCK_GAS_LIMIT,
     DEFAULT_BLOCK_INTERVAL_MS,
     DEFAULT_CHAIN_ID,
@@ -48,7 +48,7 @@ from baychain.node.datadir import (
     make_dev_accounts,
     write_validator_key,
 )
-from baychain.node.genesis import Genesis, GenesisAccount, Validator, load_genesis
+from baychain.node.host.settings import render_config
 from baychain.primitives import Address
 
 __all__ = [

@@ -7,7 +7,7 @@
   the pool; the :class:`ProposedBlock` is kept by hash;
 - ``validate_block``: the header first (a block this node built or already validated
   is known by its hash and not decoded again), then the transactions, then
-  ``Chain.execute_block``; the result is kept too, so committing a validated block never
+  ``Chain.validate_block``; the result is kept too, so committing a validated block never
   executes it again. A transaction this node already decoded (in its pool, or in the
   :class:`VerifiedTransactions` shared with the gossip intake) is taken as it is when
   its bytes are identical (see :func:`decode_proposal`), so each signature is checked
@@ -231,7 +231,7 @@ class BftApplication:
             return claimed, False
         self.verified.add_all(decoded.transactions)
         try:
-            proposed = self.chain.execute_block(decoded)
+            proposed = self.chain.validate_block(decoded)
         except InvalidBlock:
             return claimed, False
         self._kept[proposed.block_hash] = proposed
@@ -256,7 +256,7 @@ class BftApplication:
             return None
         proposed = self._kept.get(block_hash_)
         if proposed is None:
-            proposed = self.chain.execute_block(
+            proposed = self.chain.validate_block(
                 decode_proposal(block, self.chain.suite, self.chain.chain_id, self.known)
             )
         final = replace(proposed, block=replace(proposed.block, certificate=certificate))
@@ -295,7 +295,7 @@ class BftApplication:
             self.chain.chain_id,
             height=height,
         )
-        proposed = self.chain.execute_block(block)
+        proposed = self.chain.validate_block(block)
         self.chain.commit(proposed)
         self._forget_through(height)
         return proposed

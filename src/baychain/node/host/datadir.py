@@ -29,8 +29,8 @@ from typing import Any
 from baychain.crypto import dev_private_keys, get_suite
 from baychain.crypto.keystore import decrypt_key, encrypt_key
 from baychain.errors import ConfigError
-from baychain.node.config import NodeConfig, render_config
 from baychain.node.genesis import Genesis, GenesisAccount, Validator
+from baychain.node.host.settings import NodeConfig, render_config
 from baychain.primitives import Address
 
 PASSWORD_ENV = "BAYCHAIN_KEY_PASSWORD"

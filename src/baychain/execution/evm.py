@@ -11,7 +11,7 @@ Glossary:
   ``receipt_encoding(tx_type, cumulative_gas_used)`` gives its receipt's canonical
   encoding (:mod:`baychain.ledger.receipt`) without building the receipt in Python.
 
-Contract of :func:`run_block`:
+Contract of :func:`run_transactions`:
 
 - Transactions run in order on one accumulating state: each sees its predecessors' writes.
 - Each is validated fully under the pinned fork (SpecId CANCUN or PRAGUE, nothing relaxed):
@@ -69,7 +69,7 @@ __all__ = [
     "create_address",
     "deployed_code",
     "merge_diffs",
-    "run_block",
+    "run_transactions",
 ]
 
 AccountRow = tuple[Address, int, int, Hash32, bytes | None, bool]
@@ -112,7 +112,7 @@ class BlockEnv:
 
     ``timestamp`` is in seconds (TIMESTAMP opcode); ``prevrandao`` is 32 bytes (PREVRANDAO,
     EIP-4399); ``spec`` is one of :data:`SUPPORTED_SPECS` (any other name makes
-    :func:`run_block` raise ``ValueError``).
+    :func:`run_transactions` raise ``ValueError``).
     """
 
     number: int
@@ -157,7 +157,7 @@ class StateReader(Protocol):
     """What the engine reads from the world state, on demand.
 
     Values are those *before* the block; the engine layers the block's own writes on top.
-    An exception raised here aborts :func:`run_block` and propagates unchanged.
+    An exception raised here aborts :func:`run_transactions` and propagates unchanged.
     """
 
     def account(self, address: bytes) -> tuple[int, int, bytes] | None:
@@ -177,7 +177,7 @@ class StateReader(Protocol):
         ...
 
 
-def run_block(
+def run_transactions(
     env: BlockEnv, txs: Sequence[TxInput] | Sequence[Transaction], db: StateReader
 ) -> list[TxOutcome]:
     """Execute ``txs`` in order on the state ``db`` reads; return one outcome per transaction.
@@ -194,7 +194,7 @@ def run_block(
         if tx.tx_type not in EXECUTABLE_TX_TYPES:
             raise UnsupportedTransactionType(tx.tx_type, "the EVM engine runs types 0, 1, 2, 0x53")
     try:
-        return _evm.execute_block(env, txs, db)
+        return _evm.run_transactions(env, txs, db)
     except RuntimeError as fault:
         raise ExecutionError(str(fault)) from fault
 

@@ -32,7 +32,7 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class SoloRunner:
+class SoloDriver:
     """Seals blocks for a solo node until :meth:`stop` is called."""
 
     def __init__(

@@ -13,7 +13,7 @@ happens here, on one event loop:
   before anything of ``h + 1`` is built or validated; answers come back as events;
 - inbound ``CONSENSUS`` frames are decoded (a ``DecodingError`` scores the peer) and
   fed as ``MessageReceived``;
-- ``TRANSACTIONS`` go to the :class:`~baychain.node.tx_gossip.GossipPipeline`, which
+- ``TRANSACTIONS`` go to the :class:`~baychain.node.bft.tx_gossip.GossipPipeline`, which
   checks them off the event loop, admits them to the pool, and publishes or relays
   what the pool accepts in batches; after each batch ``TransactionsAvailable`` tells
   the engine;
@@ -70,8 +70,8 @@ from baychain.network.frames import MessageKind
 from baychain.network.handshake import NodeIdentity
 from baychain.network.pki import TlsCredentials
 from baychain.network.transport import PeerManager
-from baychain.node.bft_app import BftApplication, schedule_from_genesis
-from baychain.node.block_sync import (
+from baychain.node.bft.application import BftApplication, schedule_from_genesis
+from baychain.node.bft.sync import (
     MAX_RESPONSE_BYTES,
     STATUS_INTERVAL_MS,
     BlockRequest,
@@ -84,13 +84,13 @@ from baychain.node.block_sync import (
     encode_block_response,
     encode_status,
 )
+from baychain.node.bft.tx_gossip import GossipPipeline
 from baychain.node.chain import ProposedBlock
 from baychain.node.node import Node
-from baychain.node.runner import wall_clock_ms
-from baychain.node.tx_gossip import GossipPipeline
+from baychain.node.solo.driver import wall_clock_ms
 from baychain.primitives import Height
 
-__all__ = ["BftRunner"]
+__all__ = ["BftDriver"]
 
 log = logging.getLogger("baychain.node")
 
@@ -102,7 +102,7 @@ SHUTDOWN_WAIT_SECONDS = 5.0
 """How long stop() waits for the driver's own tasks before closing the peers anyway."""
 
 
-class BftRunner:
+class BftDriver:
     """Runs one validator of a multi-validator chain until :meth:`stop` is called."""
 
     def __init__(
@@ -203,7 +203,7 @@ class BftRunner:
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
-            raise RuntimeError("BftRunner.run() has not started")
+            raise RuntimeError("BftDriver.run() has not started")
         return self._loop
 
     # -- the engine -------------------------------------------------------------------
