@@ -23,6 +23,11 @@ use crate::outcome::{AccountChange, StorageChange, TxOutcome};
 type StateCache<'py> = CacheDB<PyStateDb<'py>>;
 
 /// Name and explain a validation failure (`error_kind`, `error`).
+///
+/// Each `error_kind` token names one typed error of `baychain.errors` through the table
+/// `ENGINE_REFUSALS` in `src/baychain/execution/evm.py` (the rules themselves are written
+/// once in Python in `baychain.ledger.validity`); a new token needs an entry there, and
+/// `tests/execution/test_engine_refusals.py` fails until it has one.
 fn describe_invalid(
     err: &InvalidTransaction,
     tx: &TxEnv,

@@ -17,37 +17,30 @@ clear line on stderr and exit with status 1; they never show a traceback.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
-import logging
-import signal
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from baychain import __version__
 from baychain.bench.command import add_bench_parser
-from baychain.consensus.signer_file import FileSignerStore
-from baychain.consensus.solo import SoloPolicy
 from baychain.errors import BayChainError, ConfigError
-from baychain.network.config import PeerAddress, TransportConfig
-from baychain.network.pki import TlsCredentials, TlsFiles
-from baychain.node.bft.driver import BftDriver
-from baychain.node.chain import Chain
 from baychain.node.genesis import load_genesis
-from baychain.node.host.datadir import dev_accounts_document, init_node_dir, load_validator_key
-from baychain.node.host.settings import NodeConfig, load_config
+from baychain.node.host.assemble import run_node
+from baychain.node.host.datadir import (
+    DEFAULT_BLOCK_INTERVAL_MS,
+    dev_accounts_document,
+    init_node_dir,
+)
+from baychain.node.host.settings import DEFAULT_RPC_PORT, load_config
 from baychain.node.host.status import read_status
-from baychain.node.node import Node
-from baychain.node.pool.config import MempoolConfig
-from baychain.node.solo.driver import SoloDriver
-from baychain.rpc.limits import RpcLimits
-from baychain.rpc.server import RpcServer
-from baychain.rpc.service import RpcService
-
-log = logging.getLogger("baychain")
+from baychain.node.localnet.launcher import COMMIT_TIMEOUT_S, STOP_TIMEOUT_S
+from baychain.node.localnet.network_dir import (
+    DEFAULT_BASE_P2P_PORT,
+    DEFAULT_BASE_RPC_PORT,
+    DEFAULT_DEV_ACCOUNTS,
+)
+from baychain.rpc.server import RpcEndpoint
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,10 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument(
         "--block-interval-ms",
         type=int,
-        default=1000,
-        help="milliseconds between blocks (default 1000)",
+        default=DEFAULT_BLOCK_INTERVAL_MS,
+        help="milliseconds between blocks (default %(default)s)",
     )
-    init.add_argument("--rpc-port", type=int, default=8545, help="JSON-RPC port (default 8545)")
+    init.add_argument(
+        "--rpc-port", type=int, default=DEFAULT_RPC_PORT, help="JSON-RPC port (default %(default)s)"
+    )
     init.set_defaults(command=_cmd_init)
 
     node = commands.add_parser("node", help="run a node")
@@ -160,21 +155,52 @@ def _add_up_down(commands: Any) -> None:
         "--nodes", type=int, default=None, metavar="N", help="validators (default 4; 1 = solo)"
     )
     up.add_argument("--crypto", choices=("ecdsa", "sm"), default=None, help="default ecdsa")
-    up.add_argument("--dev-accounts", type=int, default=5, metavar="N", help="default 5")
+    up.add_argument(
+        "--dev-accounts",
+        type=int,
+        default=DEFAULT_DEV_ACCOUNTS,
+        metavar="N",
+        help="default %(default)s",
+    )
     up.add_argument("--chain-id", type=int, default=None, help="EIP-155 chain id")
-    up.add_argument("--block-interval-ms", type=int, default=1000, help="default 1000")
-    up.add_argument("--base-rpc-port", type=int, default=8545, help="node I gets this + I")
-    up.add_argument("--base-p2p-port", type=int, default=30300, help="node I gets this + I")
+    up.add_argument(
+        "--block-interval-ms",
+        type=int,
+        default=DEFAULT_BLOCK_INTERVAL_MS,
+        help="default %(default)s",
+    )
+    up.add_argument(
+        "--base-rpc-port",
+        type=int,
+        default=DEFAULT_BASE_RPC_PORT,
+        help="node I gets this + I (default %(default)s)",
+    )
+    up.add_argument(
+        "--base-p2p-port",
+        type=int,
+        default=DEFAULT_BASE_P2P_PORT,
+        help="node I gets this + I (default %(default)s)",
+    )
     up.add_argument(
         "--detach", action="store_true", help="return once the network commits; leave it running"
     )
-    up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for a block")
+    up.add_argument(
+        "--timeout",
+        type=float,
+        default=COMMIT_TIMEOUT_S,
+        help="seconds to wait for a block (default %(default)s)",
+    )
     up.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING"))
     up.set_defaults(command=_cmd_up)
 
     down = commands.add_parser("down", help="stop the network `baychain up --detach` started")
     down.add_argument("--dir", type=Path, default=Path("baychain-net"))
-    down.add_argument("--timeout", type=float, default=20.0, help="seconds before SIGKILL")
+    down.add_argument(
+        "--timeout",
+        type=float,
+        default=STOP_TIMEOUT_S,
+        help="seconds before SIGKILL (default %(default)s)",
+    )
     down.set_defaults(command=_cmd_down)
 
 
@@ -277,107 +303,14 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_node(args: argparse.Namespace) -> int:
-    config = load_config(args.dir / "node.toml")
-    if args.rpc_host is not None:
-        config = replace(config, rpc_host=args.rpc_host)
-    if args.rpc_port is not None:
-        config = replace(config, rpc_port=args.rpc_port)
-    _setup_logging(config, args.log_level)
-    genesis = load_genesis(config.genesis_file)
-    key = load_validator_key(config, genesis.crypto)
-    chain = Chain.open(config.data_dir, genesis, map_size=config.map_size_bytes)
-    try:
-        validator = chain.suite.address(chain.suite.public_key(key))
-        if validator not in {v.address for v in genesis.validators}:
-            raise ConfigError(f"this node's key 0x{validator.hex()} is not a genesis validator")
-        node = Node(chain, _mempool_config(config), validator, max_block_txs=config.block_max_txs)
-        asyncio.run(_serve(node, config, key))
-    finally:
-        chain.close()
+    run_node(
+        args.dir,
+        services=(RpcEndpoint,),
+        rpc_host=args.rpc_host,
+        rpc_port=args.rpc_port,
+        log_level=args.log_level,
+    )
     return 0
-
-
-def _runner(node: Node, config: NodeConfig, key: bytes) -> SoloDriver | BftDriver:
-    """SoloDriver for a one-validator genesis, BftDriver (over TLS peers) for more."""
-    genesis = node.genesis
-    if len(genesis.validators) == 1:
-        policy = SoloPolicy(genesis.block_interval_ms, full_block_txs=config.block_max_txs)
-        return SoloDriver(node, policy)
-    tls = TlsCredentials.load(
-        TlsFiles(
-            config.tls_dir / "node.crt", config.tls_dir / "node.key", config.tls_dir / "ca.crt"
-        )
-    )
-    transport = TransportConfig(
-        listen_host=config.p2p_host,
-        listen_port=config.p2p_port,
-        peers=tuple(PeerAddress(host, port) for host, port in config.p2p_peers),
-    )
-    config.signer_state_file.parent.mkdir(parents=True, exist_ok=True)
-    return BftDriver(
-        node,
-        key,
-        tls,
-        transport,
-        FileSignerStore(config.signer_state_file),
-        timeouts=config.timeouts,
-        empty_blocks=config.empty_blocks,
-    )
-
-
-async def _serve(node: Node, config: NodeConfig, key: bytes) -> None:
-    runner = _runner(node, config, key)
-    service = RpcService(node, RpcLimits(**dict(config.rpc_limits)))
-    server = RpcServer(service, config.rpc_host, config.rpc_port)
-    try:
-        await server.start()
-    except OSError as error:
-        service.close()
-        raise ConfigError(
-            f"cannot listen on {config.rpc_host}:{config.rpc_port} ({error.strerror}); "
-            "change [rpc] port in node.toml"
-        ) from None
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, runner.stop)
-    status = node.status()
-    log.info(
-        "node %s ready: chain id %d, %s suite, head %d, JSON-RPC on %s",
-        config.name,
-        status.chain_id,
-        status.crypto,
-        status.height,
-        server.url,
-    )
-    try:
-        await runner.run()
-    finally:
-        await server.stop()
-        service.close()
-        log.info("node stopped at height %d", node.chain.height)
-
-
-def _mempool_config(config: NodeConfig) -> MempoolConfig:
-    return MempoolConfig(
-        max_tx_bytes=config.mempool_max_tx_bytes,
-        max_pool_txs=config.mempool_max_txs,
-        max_pool_bytes=config.mempool_max_bytes,
-        max_per_sender=config.mempool_max_per_sender,
-    )
-
-
-def _setup_logging(config: NodeConfig, level: str) -> None:
-    config.log_file.parent.mkdir(parents=True, exist_ok=True)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stream = logging.StreamHandler(sys.stdout)
-    stream.setFormatter(formatter)
-    to_file = logging.FileHandler(config.log_file)
-    to_file.setFormatter(formatter)
-    root = logging.getLogger()
-    root.handlers[:] = [stream, to_file]
-    root.setLevel(level)
-    with contextlib.suppress(AttributeError):
-        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
 
 
 if __name__ == "__main__":

@@ -22,12 +22,17 @@ to JSON-RPC / HTTP codes at exactly one boundary (``rpc/``), never here.
      │    ├── UnsupportedTransactionType
      │    ├── WrongChainId(expected, got)
      │    ├── TransactionTooLarge(size, limit)
-     │    └── IntrinsicGasTooLow(required, got)
+     │    ├── IntrinsicGasTooLow(required, got)
+     │    ├── NonceLimitExceeded(nonce)          EIP-2681: nonce at or above 2**64-1
+     │    ├── PriorityFeeAboveMaxFee(tip, fee_cap)  EIP-1559: the tip is part of the fee cap
+     │    └── InitCodeTooLarge(size, limit)      EIP-3860: a creation's init code over the cap
      ├── TransactionRejected           a valid transaction the pool will not take now
      │    ├── NonceTooLow(expected, got)
      │    ├── NonceTooHigh(expected, got, max_gap)
      │    ├── InsufficientFunds(required, balance)
      │    ├── GasLimitExceeded(gas_limit, block_gas_limit)
+     │    │    └── BlockGasExhausted(gas_limit, gas_left, block_gas_limit)  above the gas left
+     │    ├── SenderNotEoa(sender)     EIP-3607: the sender has deployed code
      │    ├── FeeTooLow(required, got)
      │    ├── AlreadyKnown(tx_hash)
      │    ├── ReplacementUnderpriced(tx_hash)
@@ -155,6 +160,32 @@ class IntrinsicGasTooLow(InvalidTransaction):
         super().__init__(f"intrinsic gas too low: needs {required}, gas limit is {got}")
 
 
+class NonceLimitExceeded(InvalidTransaction):
+    """EIP-2681: a nonce at or above ``2**64 - 1``, which the sender could never increment."""
+
+    def __init__(self, nonce: int) -> None:
+        self.nonce = nonce
+        super().__init__(f"nonce {nonce} is at or above the EIP-2681 limit 2**64-1")
+
+
+class PriorityFeeAboveMaxFee(InvalidTransaction):
+    """EIP-1559: a max priority fee above the max fee per gas it is a part of."""
+
+    def __init__(self, tip: int, fee_cap: int) -> None:
+        self.tip = tip
+        self.fee_cap = fee_cap
+        super().__init__(f"max priority fee {tip} exceeds max fee per gas {fee_cap}")
+
+
+class InitCodeTooLarge(InvalidTransaction):
+    """EIP-3860: a contract creation whose init code exceeds the size cap."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"init code is {size} bytes, the limit is {limit} bytes (EIP-3860)")
+
+
 class TransactionRejected(BayChainError):
     """A well-formed transaction that the pool does not accept in the current state."""
 
@@ -199,6 +230,27 @@ class GasLimitExceeded(TransactionRejected):
         self.gas_limit = gas_limit
         self.block_gas_limit = block_gas_limit
         super().__init__(f"gas limit {gas_limit} exceeds the block gas limit {block_gas_limit}")
+
+
+class BlockGasExhausted(GasLimitExceeded):
+    """A gas limit above the gas the block being built or executed has left."""
+
+    def __init__(self, gas_limit: int, gas_left: int, block_gas_limit: int) -> None:
+        self.gas_limit = gas_limit
+        self.gas_left = gas_left
+        self.block_gas_limit = block_gas_limit
+        TransactionRejected.__init__(
+            self,
+            f"gas limit {gas_limit} exceeds the block gas left ({gas_left} of {block_gas_limit})",
+        )
+
+
+class SenderNotEoa(TransactionRejected):
+    """EIP-3607: a sender account with deployed code, which no private key controls."""
+
+    def __init__(self, sender: bytes) -> None:
+        self.sender = sender
+        super().__init__(f"sender 0x{sender.hex()} has deployed code (EIP-3607)")
 
 
 class FeeTooLow(TransactionRejected):

@@ -1,9 +1,9 @@
-"""Domain types shared by every layer: addresses, hashes, heights and amounts.
+"""Domain types shared by every layer: addresses, hashes, heights and peer names.
 
 They are ``NewType`` wrappers, free at run time, so that a signature such as
 ``def get_account(address: Address) -> Account`` documents what it takes and
-mypy catches a hash passed where an address belongs. Constructors validate
-lengths and ranges and raise :class:`~baychain.errors.DecodingError`.
+mypy catches a hash passed where an address belongs. The parsers below validate
+what they decode and raise :class:`~baychain.errors.DecodingError`.
 """
 
 from __future__ import annotations
@@ -21,30 +21,17 @@ Hash32 = NewType("Hash32", bytes)
 Height = NewType("Height", int)
 """A block number; genesis is height 0."""
 
-Wei = NewType("Wei", int)
-"""An amount of the native coin in its smallest unit (10**-18 of a coin)."""
+PeerId = NewType("PeerId", str)
+"""The transport's name for a connected node (validators and followers alike).
 
-Gas = NewType("Gas", int)
-"""An amount of EVM gas."""
+Defined here, below both, because consensus events and the network transport both
+name peers with it and neither layer may import the other for it.
+"""
 
 UINT256_MAX = 2**256 - 1
 UINT64_MAX = 2**64 - 1
 ZERO_ADDRESS = Address(b"\x00" * 20)
 ZERO_HASH = Hash32(b"\x00" * 32)
-
-
-def to_address(value: bytes) -> Address:
-    """Return ``value`` as an :data:`Address`; raise if it is not exactly 20 bytes."""
-    if len(value) != 20:
-        raise DecodingError(f"an address is 20 bytes, got {len(value)}")
-    return Address(bytes(value))
-
-
-def to_hash32(value: bytes) -> Hash32:
-    """Return ``value`` as a :data:`Hash32`; raise if it is not exactly 32 bytes."""
-    if len(value) != 32:
-        raise DecodingError(f"a hash is 32 bytes, got {len(value)}")
-    return Hash32(bytes(value))
 
 
 def parse_hex(text: str, *, name: str = "value") -> bytes:

@@ -10,7 +10,7 @@ def test_public_names_are_pinned_and_importable() -> None:
         "NO_ROUND", "VALIDATOR_SET_DELAY", "Action", "Application", "BlockValidated", "Broadcast",
         "BuildProposal", "Commit", "CommitCertificate", "Decision", "DecisionRequest", "Engine",
         "EngineConfig", "Event", "FileSignerStore", "Lock", "MemorySignerStore", "Message",
-        "MessageReceived", "PeerId", "PersistSignerState", "Persisted", "PrivValidator",
+        "MessageReceived", "PersistSignerState", "Persisted", "PrivValidator",
         "Proposal", "ProposalBuilt", "ReportEquivocation", "Round", "ScheduleTimeout", "Send",
         "ServeDecision", "SignerState", "SignerStore", "Step", "TimeoutConfig", "TimeoutFired",
         "TimeoutKind", "TransactionsAvailable", "ValidateBlock", "Validator",

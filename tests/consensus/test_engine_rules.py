@@ -28,7 +28,6 @@ from baychain.consensus.events import (
     BlockValidated,
     Event,
     MessageReceived,
-    PeerId,
     Persisted,
     ProposalBuilt,
     TimeoutFired,
@@ -46,7 +45,7 @@ from baychain.consensus.safety import PrivValidator, SignerState
 from baychain.consensus.types import NO_ROUND, Proposal, Round, Step, Vote, VoteType
 from baychain.consensus.validators import Validator, ValidatorSchedule, ValidatorSet
 from baychain.crypto import dev_private_keys, get_suite
-from baychain.primitives import Hash32, Height
+from baychain.primitives import Hash32, Height, PeerId
 
 SUITE = get_suite("ecdsa")
 CHAIN_ID = 7

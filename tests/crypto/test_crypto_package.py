@@ -5,11 +5,15 @@ from __future__ import annotations
 import pytest
 
 import baychain.crypto as crypto
+from baychain import _evm
 from baychain.crypto import SUITE_NAMES, dev_private_keys, get_suite, keccak256
 from baychain.crypto.devkeys import dev_sm2_key
 from baychain.crypto.sm2 import SM2_N
 from baychain.crypto.sm3 import sm3
 from baychain.errors import ConfigError
+from baychain.ledger.merkle import merkle_root
+from baychain.ledger.transactions import DYNAMIC_FEE_TX_TYPE, SM2_TX_TYPE, accepted_tx_types
+from baychain.primitives import Hash32
 
 
 def test_public_api_is_pinned() -> None:
@@ -65,3 +69,18 @@ def test_dev_keys_bad_arguments() -> None:
         dev_private_keys("rsa", 1)
     with pytest.raises(ConfigError):
         dev_private_keys("ecdsa", -1)
+
+
+@pytest.mark.parametrize(
+    ("name", "hash_name", "tx_type"),
+    [("ecdsa", "keccak256", DYNAMIC_FEE_TX_TYPE), ("sm", "sm3", SM2_TX_TYPE)],
+)
+def test_each_suite_names_its_hash_and_its_transaction_type(
+    name: str, hash_name: str, tx_type: int
+) -> None:
+    suite = get_suite(name)
+    assert suite.hash_name == hash_name
+    native = _evm.merkle_root([b"leaf"], suite.hash_name)
+    assert Hash32(native) == merkle_root([b"leaf"], suite.hash)
+    assert suite.transaction_type == tx_type
+    assert suite.transaction_type in accepted_tx_types(suite)

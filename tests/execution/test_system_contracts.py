@@ -121,6 +121,6 @@ def test_system_and_evm_transactions_interleave_on_one_state(chain: Chain) -> No
     proposed = chain.build_block(txs, 1_000, PROPOSER)
     assert [r.status for r in proposed.receipts] == [1, 1, 1]
     assert rlp.decode(proposed.receipts[2].output) == word
-    assert len(proposed.rejected) == 1 and "nonce too low" in proposed.rejected[0][1]
+    assert len(proposed.rejected) == 1 and "nonce too low" in str(proposed.rejected[0][1])
     chain.commit(proposed)
     assert chain.account(USER).balance == 10**20 + 5

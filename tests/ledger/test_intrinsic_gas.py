@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from baychain.crypto import dev_private_keys, get_suite
 from baychain.errors import IntrinsicGasTooLow
-from baychain.ledger.intrinsic_gas import check_intrinsic_gas, intrinsic_gas
+from baychain.ledger.intrinsic_gas import intrinsic_gas
 from baychain.ledger.signing import UnsignedTransaction, sign_transaction
+from baychain.ledger.validity import check_intrinsic_gas
 from baychain.primitives import Address, Hash32
 
 TO = Address(b"\x42" * 20)

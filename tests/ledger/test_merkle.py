@@ -40,6 +40,7 @@ class _Sha256Suite:
     """Just enough of a suite to build proofs with RFC 6962's own hash."""
 
     name = "sha256"
+    hash_name = "sha256"
     hash = staticmethod(_sha256)
 
 

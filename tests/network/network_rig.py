@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baychain.consensus.events import PeerId
 from baychain.errors import FrameError
 from baychain.network.backoff import Backoff
 from baychain.network.config import PeerAddress, TransportConfig
@@ -28,7 +27,7 @@ from baychain.network.pki import (
 from baychain.network.scoring import ScoreConfig
 from baychain.network.stream import FramedStream
 from baychain.network.transport import AllowedPeers, MessageHandler, PeerManager
-from baychain.primitives import Hash32
+from baychain.primitives import Hash32, PeerId
 
 CHAIN_ID = 7777
 GENESIS = Hash32(bytes(range(32)))
@@ -109,10 +108,12 @@ def manager(
     seed: int = 1,
     handler: MessageHandler | None = None,
     on_connect: Callable[[PeerInfo], None] | None = None,
+    clock: Callable[[], float] | None = None,
     **overrides: Any,
 ) -> PeerManager:
     """A PeerManager for ``kit`` (not started) that records messages in ``inbox``
-    (or hands them to ``handler``); ``overrides`` go to :func:`fast_config`."""
+    (or hands them to ``handler``) and reads ``clock`` for scores and bans (the event
+    loop's by default); ``overrides`` go to :func:`fast_config`."""
     box = inbox if inbox is not None else Inbox()
     return PeerManager(
         kit.identity,
@@ -122,6 +123,7 @@ def manager(
         handler=handler or box.handler,
         on_connect=on_connect,
         rng=random.Random(seed),
+        clock=clock,
     )
 
 

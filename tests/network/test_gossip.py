@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from network_rig import Inbox, KitFactory, address_of, eventually, keys, manager, run
 
 from baychain.codec import rlp
-from baychain.consensus.events import PeerId
 from baychain.crypto import get_suite
 from baychain.errors import AlreadyKnown, DecodingError, MalformedTransaction
 from baychain.network.frames import MessageKind
@@ -29,7 +28,7 @@ from baychain.network.gossip import (
     split_batches,
 )
 from baychain.network.transport import MessageHandler
-from baychain.primitives import Hash32
+from baychain.primitives import Hash32, PeerId
 
 SUITE = get_suite("ecdsa")
 

@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from network_rig import CHAIN_ID, GENESIS
 
-from baychain.consensus.events import PeerId
 from baychain.crypto import get_suite
 from baychain.errors import DecodingError, HandshakeFailed
 from baychain.network.frames import SUPPORTED_VERSIONS
@@ -31,7 +30,7 @@ from baychain.network.handshake import (
     make_proof,
     proof_sign_bytes,
 )
-from baychain.primitives import Hash32
+from baychain.primitives import Hash32, PeerId
 
 SUITES = ["ecdsa", "sm"]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +45,16 @@ def test_the_package_exports_what_the_node_wires() -> None:
         "TransactionGossip",
     ):
         assert needed in baychain.network.__all__
+
+
+def test_the_network_does_not_depend_on_consensus() -> None:
+    # Peers are named by baychain.primitives.PeerId; the transport carries consensus
+    # messages as opaque payloads and never imports the consensus package.
+    package = Path(baychain.network.__file__).parent
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            )  # fmt: skip
+            assert not any(n.startswith("baychain.consensus") for n in names), path.name

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from baychain.consensus.events import PeerId
 from baychain.errors import ConfigError
 from baychain.network.backoff import Backoff
 from baychain.network.scoring import (
@@ -17,6 +16,7 @@ from baychain.network.scoring import (
     Offence,
     ScoreConfig,
 )
+from baychain.primitives import PeerId
 
 PEER = PeerId("0x" + "11" * 20)
 OTHER = PeerId("0x" + "22" * 20)

@@ -31,9 +31,12 @@ from baychain.network.pki import (
     issue_node_certificate,
     write_tls_files,
 )
+from baychain.network.scoring import ScoreConfig
 from baychain.network.transport import PeerManager
+from baychain.primitives import PeerId
 
 CONSENSUS = MessageKind.CONSENSUS
+STRANGER = PeerId("0x" + "99" * 20)
 
 
 async def start(*managers: PeerManager) -> contextlib.AsyncExitStack:
@@ -330,6 +333,38 @@ def test_unknown_kinds_and_invalid_messages_are_dropped_and_scored(
             await read_until_closed(stream)
             assert node_b.is_banned(mallory) and not node_b.is_connected(mallory)
             assert node_b.metrics.get("offence.invalid_message") == 5
+
+    run(scenario())
+
+
+def test_the_running_transport_forgets_leaked_scores_and_expired_bans(
+    make_kit: KitFactory,
+) -> None:
+    b, c, m = make_kit("node-b"), make_kit("node-c"), make_kit("mallory")
+    now = [0.0]
+    scores = ScoreConfig(threshold=100, ban_seconds=60.0, decay_per_second=1.0)
+
+    async def scenario() -> None:
+        node_b = manager(b, keys(b, c, m), clock=lambda: now[0], scores=scores)
+        node_c = manager(c, keys(b, c), seed=2)
+        async with await start(node_b, node_c):
+            stream = await raw_session(m, node_b.listen_port)
+            stream.write_frame(0x7F, b"what is this")  # 10 points, leaking 1 a second
+            await eventually(lambda: node_b.metrics.get("offence.unknown_kind") == 1)
+            node_b.report_invalid(STRANGER, "forged vote", points=100)  # banned for 60 s
+            assert len(node_b.scores) == 2
+
+            now[0] = 100.0  # the score has leaked to zero and the ban has expired,
+            assert len(node_b.scores) == 2  # but nothing prunes the table on its own
+            await connect(node_c, node_b)  # a new connection does
+            assert len(node_b.scores) == 0
+
+            stream.write_frame(0x7F, b"again")  # and so does an offence
+            await eventually(lambda: node_b.metrics.get("offence.unknown_kind") == 2)
+            node_b.report_invalid(STRANGER, "forged vote", points=100)
+            now[0] = 200.0
+            node_b.report_invalid(node_c.peer_id, "late bad signature", points=1)
+            assert len(node_b.scores) == 1
 
     run(scenario())
 

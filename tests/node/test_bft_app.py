@@ -11,19 +11,14 @@ from baychain.codec import rlp
 from baychain.consensus.types import Round
 from baychain.crypto import dev_private_keys, get_suite
 from baychain.errors import InvalidBlock
-from baychain.ledger.block import Block, decode_block, encode_block
+from baychain.ledger.block import Block, decode_block, decode_header_only, encode_block
 from baychain.ledger.transactions import Transaction, decode_transaction
-from baychain.node.bft.application import (
-    BftApplication,
-    VerifiedTransactions,
-    decode_proposal,
-    proposal_header,
-    schedule_from_genesis,
-)
+from baychain.node.bft.application import BftApplication, schedule_from_genesis
 from baychain.node.chain import Chain
 from baychain.node.genesis import Genesis, GenesisAccount, Validator
 from baychain.node.node import Node
 from baychain.node.pool.config import MempoolConfig
+from baychain.node.pool.verified import VerifiedTransactions
 from baychain.primitives import Address, Hash32, Height
 from baychain.sdk.client import Signer
 
@@ -79,7 +74,7 @@ def _proposal(node: Node, raws: list[bytes]) -> tuple[Hash32, bytes]:
     return app.build_proposal(Height(1), Round(0), txs, node.genesis.timestamp_ms + 1000)
 
 
-def test_decode_proposal_takes_known_transactions_and_decodes_the_rest(
+def test_decode_block_with_known_takes_known_transactions_and_decodes_the_rest(
     nodes: tuple[Node, Node], user: Signer
 ) -> None:
     raws = _transfers(user, 3)
@@ -87,14 +82,14 @@ def test_decode_proposal_takes_known_transactions_and_decodes_the_rest(
     pooled = decode_transaction(raws[1], SUITE, CHAIN_ID)
     known = {pooled.hash: pooled}
 
-    decoded = decode_proposal(block, SUITE, CHAIN_ID, known.get)
+    decoded = decode_block(block, SUITE, CHAIN_ID, known.get)
 
     assert decoded == decode_block(block, SUITE, CHAIN_ID)
     assert decoded.transactions[1] is pooled  # taken, not decoded again
     assert decoded.transactions[0] is not pooled
 
 
-def test_decode_proposal_ignores_a_known_transaction_with_other_bytes(
+def test_decode_block_with_known_ignores_a_known_transaction_with_other_bytes(
     nodes: tuple[Node, Node], user: Signer
 ) -> None:
     raws = _transfers(user, 2)
@@ -102,12 +97,12 @@ def test_decode_proposal_ignores_a_known_transaction_with_other_bytes(
     first, second = (decode_transaction(raw, SUITE, CHAIN_ID) for raw in raws)
     wrong: dict[Hash32, Transaction] = {first.hash: second}  # a lookup that lies
 
-    decoded = decode_proposal(block, SUITE, CHAIN_ID, wrong.get)
+    decoded = decode_block(block, SUITE, CHAIN_ID, wrong.get)
 
     assert decoded.transactions == (first, second)
 
 
-def test_decode_proposal_refuses_an_invalid_transaction_even_among_known_ones(
+def test_decode_block_with_known_refuses_an_invalid_transaction_even_among_known_ones(
     nodes: tuple[Node, Node], user: Signer
 ) -> None:
     raws = _transfers(user, 2)
@@ -119,12 +114,12 @@ def test_decode_proposal_refuses_an_invalid_transaction_even_among_known_ones(
     known = {tx.hash: tx for tx in (decode_transaction(raws[0], SUITE, CHAIN_ID),)}
 
     with pytest.raises(InvalidBlock, match="transaction 1"):
-        decode_proposal(tampered, SUITE, CHAIN_ID, known.get)
+        decode_block(tampered, SUITE, CHAIN_ID, known.get)
 
 
-def test_proposal_header_reads_the_header_alone(nodes: tuple[Node, Node], user: Signer) -> None:
+def test_decode_header_only_reads_the_header_alone(nodes: tuple[Node, Node], user: Signer) -> None:
     _, block = _proposal(nodes[0], _transfers(user, 2))
-    assert proposal_header(block) == decode_block(block, SUITE, CHAIN_ID).header
+    assert decode_header_only(block) == decode_block(block, SUITE, CHAIN_ID).header
 
 
 def test_a_validator_takes_pooled_transactions_and_records_the_ones_it_decoded(

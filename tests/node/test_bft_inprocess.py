@@ -143,7 +143,9 @@ class Network:
             transport,
             FileSignerStore(member.directory / "signer-state"),
             timeouts=TIMEOUTS,
-            on_commit=lambda p: member.committed.append(p.block.header.height),
+        )
+        node.commit_listeners.append(
+            lambda p: member.committed.append(p.block.header.height)
         )
         member.task = asyncio.create_task(member.runner.run())
 
@@ -325,7 +327,7 @@ def test_sync_messages_round_trip() -> None:
 
 
 def test_sync_state_asks_the_peer_furthest_ahead_once() -> None:
-    from baychain.consensus import PeerId
+    from baychain.primitives import PeerId
 
     sync = SyncState()
     sync.note_status(PeerId("a"), ChainStatus(3, Hash32(b"\x00" * 32)))

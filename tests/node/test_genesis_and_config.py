@@ -79,7 +79,8 @@ def test_genesis_file_errors_say_which_file(tmp_path: Path) -> None:
 
 def test_config_defaults_and_validation(tmp_path: Path) -> None:
     path = tmp_path / "node.toml"
-    path.write_text(render_config("n1", 9000, 9001))
+    overrides = {"node": {"name": "n1"}, "rpc": {"port": 9000}, "p2p": {"port": 9001}}
+    path.write_text(render_config(overrides))
     config = load_config(path)
     assert (config.rpc_port, config.p2p_port, config.name) == (9000, 9001, "n1")
     assert config.data_dir == tmp_path / "data"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from baychain.consensus.events import PeerId
 from baychain.crypto import dev_private_keys, get_suite
 from baychain.ledger.transactions import decode_transaction
 from baychain.network import (
@@ -22,13 +21,13 @@ from baychain.network.gossip import encode_transactions
 from baychain.network.handshake import NodeIdentity
 from baychain.network.transport import PeerManager
 from baychain.node.bft import tx_gossip
-from baychain.node.bft.application import VerifiedTransactions
 from baychain.node.bft.tx_gossip import GOSSIP_FLUSH_MS, GossipPipeline
 from baychain.node.chain import Chain
 from baychain.node.genesis import Genesis, GenesisAccount, Validator
 from baychain.node.node import Node
 from baychain.node.pool.config import MempoolConfig
-from baychain.primitives import Address
+from baychain.node.pool.verified import VerifiedTransactions
+from baychain.primitives import Address, PeerId
 from baychain.sdk.client import Signer
 
 CHAIN_ID = 4244

@@ -4,6 +4,9 @@ Peers run as ``node .../cli.js`` and may spawn helpers, so the bench signals the
 group: SIGTERM, then SIGKILL after a timeout, then waits until the members are gone. The
 leader is waited for *without* being reaped (``waitid`` with ``WNOWAIT``) until then, so
 its pid, which is the group id, cannot be reused by an unrelated process meanwhile.
+
+``HOST`` and ``log_tail`` are the local network's
+(:mod:`baychain.node.localnet.processes`), re-exported for the bench's modules.
 """
 
 from __future__ import annotations
@@ -20,11 +23,10 @@ from pathlib import Path
 import psutil
 
 from baychain.bench.errors import BenchError
+from baychain.node.localnet.processes import HOST, log_tail, port_free
 
 __all__ = ["HOST", "STOP_TIMEOUT_S", "GroupProcess", "free_port_base", "log_tail"]
 
-HOST = "127.0.0.1"
-"""Every process the bench starts listens on loopback only."""
 STOP_TIMEOUT_S = 10.0
 """How long a process group has to exit after SIGTERM before it is killed."""
 _POLL_S = 0.05
@@ -42,28 +44,9 @@ def free_port_base(count: int, attempts: int = 100) -> int:
             base: int = probe.getsockname()[1]
         if base + count > 65_000:
             continue
-        if all(_port_free(port) for port in range(base, base + count)):
+        if all(port_free(port) for port in range(base, base + count)):
             return base
     raise BenchError(f"found no {count} consecutive free loopback ports after {attempts} tries")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
-def log_tail(path: Path, lines: int = 20) -> str:
-    """The last ``lines`` lines of a log file (empty when there is none)."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
 
 
 class GroupProcess:

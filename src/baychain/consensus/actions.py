@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from baychain.consensus.certificate import CommitCertificate
-from baychain.consensus.events import PeerId, TimeoutKind
+from baychain.consensus.events import TimeoutKind
 from baychain.consensus.messages import Message
 from baychain.consensus.safety import SignerState
 from baychain.consensus.types import Proposal, Round, Vote
-from baychain.primitives import Hash32, Height
+from baychain.primitives import Hash32, Height, PeerId
 
 __all__ = [
     "Action",

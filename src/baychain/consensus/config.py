@@ -5,6 +5,8 @@ Timeouts follow the paper's ``timeoutPropose(r)``, ``timeoutPrevote(r)`` and
 timely again there is a round from which every timeout exceeds the message delay
 and correct validators decide (docs/consensus.md, liveness). Defaults are those of
 Tendermint/CometBFT. All values are milliseconds of the driver's clock.
+The defaults are written only here: node.toml's ``[consensus]`` timeout keys take
+theirs from :class:`TimeoutConfig` (``baychain.node.host.settings``).
 """
 
 from __future__ import annotations

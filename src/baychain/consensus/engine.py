@@ -72,7 +72,6 @@ from baychain.consensus.events import (
     BlockValidated,
     Event,
     MessageReceived,
-    PeerId,
     Persisted,
     ProposalBuilt,
     TimeoutFired,
@@ -94,7 +93,7 @@ from baychain.consensus.validators import ValidatorSet, ValidatorSetProvider
 from baychain.consensus.verifier import SignatureVerifier, SuiteVerifier
 from baychain.consensus.votes import AddResult, VoteSet
 from baychain.errors import DecodingError, DoubleSignRefused, InvalidCommitCertificate
-from baychain.primitives import Address, Hash32, Height
+from baychain.primitives import Address, Hash32, Height, PeerId
 
 __all__ = ["Engine"]
 

@@ -9,27 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import NewType, TypeAlias
+from typing import TypeAlias
 
 from baychain.consensus.messages import Message
 from baychain.consensus.types import Round
-from baychain.primitives import Hash32, Height
+from baychain.primitives import Hash32, Height, PeerId
 
 __all__ = [
     "BlockValidated",
     "Event",
     "MessageReceived",
-    "PeerId",
     "Persisted",
     "ProposalBuilt",
     "TimeoutFired",
     "TimeoutKind",
     "TransactionsAvailable",
 ]
-
-PeerId = NewType("PeerId", str)
-"""The transport's name for a connected node (validators and followers alike)."""
-
 
 class TimeoutKind(Enum):
     """The timers of a round, and the periodic re-broadcast timer."""

@@ -1,10 +1,11 @@
 """A signer state kept in one file, replaced atomically and synced to disk.
 
 Layout: ``MAGIC (8) || sha256(body) (32) || body`` where ``body`` is
-:func:`~baychain.consensus.safety.encode_signer_state`. A save writes a temporary
-file beside the target, fsyncs it, renames it over the target (atomic on POSIX)
-and fsyncs the directory, so after a crash the file holds either the previous
-state or the new one, never a mix. A file that is present but does not parse or
+:func:`~baychain.consensus.safety.encode_signer_state`. A save is
+:func:`~baychain.files.write_private` with ``durable=True``: a temporary file
+beside the target, fsynced, renamed over the target (atomic on POSIX), then the
+directory fsynced, so after a crash the file holds either the previous state or
+the new one, never a mix. A file that is present but does not parse or
 whose checksum fails is refused with :class:`~baychain.errors.CorruptStore`: a
 validator that cannot know what it signed must not sign (an operator has to look).
 """
@@ -12,11 +13,11 @@ validator that cannot know what it signed must not sign (an operator has to look
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from baychain.consensus.safety import SignerState, decode_signer_state, encode_signer_state
 from baychain.errors import CorruptStore, DecodingError
+from baychain.files import write_private
 
 __all__ = ["SIGNER_FILE_MAGIC", "FileSignerStore"]
 
@@ -52,19 +53,4 @@ class FileSignerStore:
         """Replace the file with ``state``; return once it is on disk."""
         body = encode_signer_state(state)
         data = SIGNER_FILE_MAGIC + hashlib.sha256(body).digest() + body
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, self.path)
-        directory = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        write_private(self.path, data, durable=True)

@@ -161,6 +161,8 @@ class EcdsaSuite(CryptoSuite):
     name = "ecdsa"
     signature_size = SIGNATURE_SIZE
     recovers_public_key = True
+    hash_name = "keccak256"
+    transaction_type = 0x02  # EIP-1559 (ledger.transactions.DYNAMIC_FEE_TX_TYPE)
 
     def hash(self, data: bytes) -> Hash32:
         """Return ``keccak256(data)``."""

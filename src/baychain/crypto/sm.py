@@ -31,6 +31,8 @@ class SmSuite(CryptoSuite):
     name = "sm"
     signature_size = sm2.SIGNATURE_SIZE
     recovers_public_key = False
+    hash_name = "sm3"
+    transaction_type = 0x53  # SM2-signed (ledger.transactions.SM2_TX_TYPE)
 
     def hash(self, data: bytes) -> Hash32:
         """Return ``SM3(data)``."""

@@ -9,6 +9,9 @@ part of the system asks the suite instead of branching on the algorithm:
   suite hashes it the way its standard says: keccak-256 for secp256k1, and
   SM3(Z || M) with the default user ID for SM2).
 - ``address``: the 20-byte account address of a public key.
+- ``hash_name`` and ``transaction_type``: what the suite is called where a name or a
+  number must stand for it (the Rust extension's hash names, the EIP-2718 type byte
+  of the transactions its keys sign), so callers never test ``name``.
 
 Public keys cross this interface as 64 bytes (the uncompressed point without
 the ``04`` prefix), private keys as 32 bytes.
@@ -33,6 +36,15 @@ class CryptoSuite(ABC):
     recovers_public_key: bool
     """True when a signature alone yields the signer (secp256k1); False when the
     signer's public key must travel with the signature (SM2)."""
+
+    hash_name: str
+    """The name of :meth:`hash`'s function, ``"keccak256"`` or ``"sm3"``: the name
+    ``baychain._evm`` knows it by (see :func:`baychain.ledger.merkle.suite_merkle_root`)."""
+
+    transaction_type: int
+    """The EIP-2718 type byte of the transactions a wallet of this suite signs:
+    ``0x02`` (EIP-1559) on ``ecdsa``, ``0x53`` (SM2-signed) on ``sm``. It is one of
+    the types :func:`baychain.ledger.transactions.accepted_tx_types` accepts."""
 
     @abstractmethod
     def hash(self, data: bytes) -> Hash32:

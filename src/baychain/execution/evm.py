@@ -22,6 +22,9 @@ Contract of :func:`run_transactions`:
   block's gas. A transaction failing any check is *not applied*: its outcome has
   ``valid=False``, ``error`` (a sentence) and ``error_kind`` (a stable token, see
   :data:`ERROR_KINDS`), and execution goes on with the next transaction.
+  These are the rules of :mod:`baychain.ledger.validity`, applied by revm on its fast
+  path; :data:`ENGINE_REFUSALS` names each token's refusal with the same typed error
+  the Python checks raise (:func:`refusal_error`).
 - EIP-2929 warm/cold sets and EIP-1153 transient storage are fresh for every transaction.
 - Fees: the sender pays ``gas_used * effective_gas_price``; the priority part goes to the
   coinbase and the base-fee part is burned. Gas price 0 (with base fee 0) is allowed.
@@ -45,23 +48,45 @@ revm's pure-Rust arkworks backend.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Protocol
 
 from baychain import _evm
 from baychain._evm import TxOutcome
-from baychain.errors import ExecutionError, UnsupportedTransactionType
+from baychain.errors import (
+    BlockGasExhausted,
+    ExecutionError,
+    FeeTooLow,
+    GasLimitExceeded,
+    InitCodeTooLarge,
+    InsufficientFunds,
+    IntrinsicGasTooLow,
+    InvalidTransaction,
+    NonceTooHigh,
+    NonceTooLow,
+    PriorityFeeAboveMaxFee,
+    SenderNotEoa,
+    UnsupportedTransactionType,
+    WrongChainId,
+)
+from baychain.ledger.intrinsic_gas import calldata_floor_gas, intrinsic_gas
 from baychain.ledger.transactions import Transaction
+from baychain.ledger.validity import TxRefusal, transaction_cost
 from baychain.primitives import Address, Hash32
 
 __all__ = [
+    "ENGINE_REFUSALS",
     "ERROR_KINDS",
     "EXECUTABLE_TX_TYPES",
+    "MAX_INITCODE_SIZE",
     "SUPPORTED_SPECS",
     "AccountRow",
     "BlockEnv",
+    "EngineRefusal",
     "LogRow",
+    "RefusalFactory",
     "StateReader",
     "StorageRow",
     "TxInput",
@@ -69,6 +94,7 @@ __all__ = [
     "create_address",
     "deployed_code",
     "merge_diffs",
+    "refusal_error",
     "run_transactions",
 ]
 
@@ -87,23 +113,8 @@ SUPPORTED_SPECS = ("cancun", "prague")
 EXECUTABLE_TX_TYPES = frozenset({0x00, 0x01, 0x02, 0x53})
 """Legacy, EIP-2930, EIP-1559 and BayChain's SM2 envelope (which executes as EIP-1559)."""
 
-ERROR_KINDS = frozenset(
-    {
-        "nonce_too_low",
-        "nonce_too_high",
-        "insufficient_funds",
-        "fee_too_low",
-        "priority_fee_above_max_fee",
-        "intrinsic_gas_too_low",
-        "gas_limit_exceeds_block",
-        "block_gas_exhausted",
-        "wrong_chain_id",
-        "sender_not_eoa",
-        "initcode_too_large",
-        "invalid",
-    }
-)
-"""Values of :attr:`TxOutcome.error_kind` for a transaction that failed validation."""
+MAX_INITCODE_SIZE = 49_152
+"""EIP-3860 ``MAX_INITCODE_SIZE`` in bytes (twice EIP-170's code size limit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +134,100 @@ class BlockEnv:
     prevrandao: Hash32 | bytes
     chain_id: int
     spec: str = "cancun"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineRefusal:
+    """An engine refusal with the facts that name it as a typed error.
+
+    The engine reports only a token and a sentence; the values a typed error carries
+    come from the transaction and from the block and sender as the engine saw them
+    when it refused (the caller knows both: see ``execution/transition.py``).
+    """
+
+    kind: str
+    """The outcome's ``error_kind`` (one of :data:`ERROR_KINDS`)."""
+    sentence: str
+    """The outcome's ``error``: kept by the ``"invalid"`` catch-all."""
+    env: BlockEnv
+    gas_left: int
+    """Gas the block had left before this transaction."""
+    sender_nonce: int
+    sender_balance: int
+
+
+RefusalFactory = Callable[[Transaction, EngineRefusal], TxRefusal]
+"""Builds the typed error of one engine token."""
+
+
+def _intrinsic_refusal(tx: Transaction, refusal: EngineRefusal) -> IntrinsicGasTooLow:
+    required = intrinsic_gas(tx)
+    if tx.gas_limit >= required and refusal.env.spec == "prague":
+        required = calldata_floor_gas(tx)  # EIP-7623: below the calldata floor instead
+    return IntrinsicGasTooLow(required, tx.gas_limit)
+
+
+ENGINE_REFUSALS: Mapping[str, tuple[type[TxRefusal], RefusalFactory]] = MappingProxyType(
+    {
+        "nonce_too_low": (
+            NonceTooLow,
+            lambda tx, r: NonceTooLow(r.sender_nonce, tx.nonce),
+        ),
+        "nonce_too_high": (
+            NonceTooHigh,  # the engine queues nothing: any nonce past the next is too high
+            lambda tx, r: NonceTooHigh(r.sender_nonce, tx.nonce, 0),
+        ),
+        "insufficient_funds": (
+            InsufficientFunds,
+            lambda tx, r: InsufficientFunds(transaction_cost(tx), r.sender_balance),
+        ),
+        "fee_too_low": (
+            FeeTooLow,
+            lambda tx, r: FeeTooLow(r.env.base_fee, tx.max_fee_per_gas),
+        ),
+        "priority_fee_above_max_fee": (
+            PriorityFeeAboveMaxFee,
+            lambda tx, r: PriorityFeeAboveMaxFee(tx.max_priority_fee_per_gas, tx.max_fee_per_gas),
+        ),
+        "intrinsic_gas_too_low": (IntrinsicGasTooLow, _intrinsic_refusal),
+        "gas_limit_exceeds_block": (
+            GasLimitExceeded,
+            lambda tx, r: GasLimitExceeded(tx.gas_limit, r.env.gas_limit),
+        ),
+        "block_gas_exhausted": (
+            BlockGasExhausted,
+            lambda tx, r: BlockGasExhausted(tx.gas_limit, r.gas_left, r.env.gas_limit),
+        ),
+        "wrong_chain_id": (
+            WrongChainId,
+            lambda tx, r: WrongChainId(r.env.chain_id, tx.chain_id),
+        ),
+        "sender_not_eoa": (SenderNotEoa, lambda tx, r: SenderNotEoa(tx.sender)),
+        "initcode_too_large": (
+            InitCodeTooLarge,
+            lambda tx, r: InitCodeTooLarge(len(tx.data), MAX_INITCODE_SIZE),
+        ),
+        "invalid": (InvalidTransaction, lambda tx, r: InvalidTransaction(r.sentence)),
+    }
+)
+"""The one map from the engine's ``error_kind`` tokens (``describe_invalid`` and the block gas
+check in ``rust/src/block.rs``) to the typed error of :mod:`baychain.errors` each names: the
+class, and how to build it. A token the Rust side adds needs an entry here."""
+
+ERROR_KINDS = frozenset(ENGINE_REFUSALS)
+"""Values of :attr:`TxOutcome.error_kind` for a transaction that failed validation."""
+
+
+def refusal_error(tx: Transaction, refusal: EngineRefusal) -> TxRefusal:
+    """The typed error naming the engine's refusal of ``tx`` (:data:`ENGINE_REFUSALS`).
+
+    A token missing from the table (an engine newer than this table) gives a plain
+    :class:`InvalidTransaction` with the engine's sentence.
+    """
+    entry = ENGINE_REFUSALS.get(refusal.kind)
+    if entry is None:
+        return InvalidTransaction(refusal.sentence)
+    return entry[1](tx, refusal)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,23 @@
-"""Executing a transaction addressed to a system contract (the rules are in ``system.py``)."""
+"""Executing a transaction addressed to a system contract (the rules are in ``system.py``).
+
+Such a transaction runs in Python, not in the EVM, so it is checked here with the
+rules of :mod:`baychain.ledger.validity` (:func:`check_system_tx`); a refused one
+changes nothing and its :attr:`SystemTxOutcome.refusal` names the rule it broke.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from baychain.errors import (
+    FeeTooLow,
+    InsufficientFunds,
+    IntrinsicGasTooLow,
+    InvalidTransaction,
+    NonceTooHigh,
+    NonceTooLow,
+    TransactionRejected,
+)
 from baychain.execution.evm import StateReader
 from baychain.execution.system import (
     SYSTEM_CALL_GAS,
@@ -17,6 +31,14 @@ from baychain.execution.system import (
 from baychain.ledger.intrinsic_gas import intrinsic_gas
 from baychain.ledger.log import Log
 from baychain.ledger.transactions import Transaction
+from baychain.ledger.validity import (
+    TxRefusal,
+    check_fee_cap,
+    check_funds,
+    check_intrinsic_gas,
+    check_nonce,
+    transaction_cost,
+)
 from baychain.primitives import Address, Hash32
 from baychain.state.account import EMPTY_CODE_HASH, Account
 from baychain.state.writeset import WriteSet
@@ -24,13 +46,53 @@ from baychain.state.writeset import WriteSet
 
 @dataclass(frozen=True, slots=True)
 class SystemTxOutcome:
-    """What a system-contract transaction did (``error`` set when it was not applied)."""
+    """What a system-contract transaction did (``refusal`` set when it was not applied)."""
 
-    error: str | None
+    refusal: TxRefusal | None
     success: bool = False
     gas_used: int = 0
     output: bytes = b""
     logs: tuple[Log, ...] = ()
+
+    @property
+    def error(self) -> str | None:
+        """The refusal in the words a simulated call answers (:func:`call_sentence`), or None."""
+        return None if self.refusal is None else call_sentence(self.refusal)
+
+
+def call_sentence(refusal: TxRefusal) -> str:
+    """``refusal`` worded as ``eth_call`` / ``eth_estimateGas`` have always answered it for a
+    system contract.
+
+    Clients see this text, so it is kept as it was: the nonce and fee cap sentences are
+    the EVM engine's (``rust/src/block.rs``), the funds and intrinsic gas ones are older
+    wordings of this module. Any other refusal is worded as the error itself.
+    """
+    if isinstance(refusal, NonceTooLow | NonceTooHigh):
+        relation = "too low" if isinstance(refusal, NonceTooLow) else "too high"
+        return f"nonce {relation}: expected {refusal.expected}, got {refusal.got}"
+    if isinstance(refusal, FeeTooLow):
+        return f"fee cap {refusal.got} is below the base fee {refusal.required}"
+    if isinstance(refusal, InsufficientFunds):
+        return f"insufficient funds: needs {refusal.required}, balance is {refusal.balance}"
+    if isinstance(refusal, IntrinsicGasTooLow):
+        return f"intrinsic gas too low: needs {refusal.required}, gas limit {refusal.got}"
+    return str(refusal)
+
+
+def check_system_tx(tx: Transaction, account: Account, base_fee: int) -> None:
+    """Raise the refusal of ``tx`` from a sender whose account is ``account``, if any.
+
+    The rules of :mod:`baychain.ledger.validity`, in this path's order.
+    """
+    # the nonce is exactly the sender's next one
+    check_nonce(account.nonce, tx.nonce)
+    # the fee cap covers the base fee (EIP-1559)
+    check_fee_cap(tx.max_fee_per_gas, base_fee)
+    # the balance covers value plus the most the gas can cost
+    check_funds(transaction_cost(tx), account.balance)
+    # the gas limit pays for the transaction's intrinsic cost
+    check_intrinsic_gas(tx)
 
 
 class _ReaderStorage(StorageAccess):
@@ -64,19 +126,11 @@ def run_system_tx(
     state so far in the block), so that reads see the writes made here.
     """
     sender = _account(reader, tx.sender)
-    if tx.nonce != sender.nonce:
-        relation = "too low" if tx.nonce < sender.nonce else "too high"
-        return SystemTxOutcome(f"nonce {relation}: expected {sender.nonce}, got {tx.nonce}")
-    if tx.max_fee_per_gas < base_fee:
-        return SystemTxOutcome(f"fee cap {tx.max_fee_per_gas} is below the base fee {base_fee}")
-    required = tx.gas_limit * tx.max_fee_per_gas + tx.value
-    if sender.balance < required:
-        return SystemTxOutcome(
-            f"insufficient funds: needs {required}, balance is {sender.balance}"
-        )
+    try:
+        check_system_tx(tx, sender, base_fee)
+    except (InvalidTransaction, TransactionRejected) as refusal:
+        return SystemTxOutcome(refusal)
     floor = intrinsic_gas(tx)
-    if tx.gas_limit < floor:
-        return SystemTxOutcome(f"intrinsic gas too low: needs {floor}, gas limit {tx.gas_limit}")
 
     call = SystemCall(
         contract=contract.address,
@@ -114,7 +168,7 @@ def run_system_tx(
         for slot, value in sorted(call.writes.items()):
             writes.set_storage(contract.address, slot, value)
     return SystemTxOutcome(
-        error=None,
+        refusal=None,
         success=success,
         gas_used=gas_used,
         output=output,

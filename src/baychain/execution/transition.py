@@ -7,9 +7,11 @@ The EVM part runs in the Rust engine (``baychain._evm``); this module turns
 its per-transaction outcomes into ledger receipts and one merged write set.
 
 A transaction the engine refuses (wrong nonce, unaffordable, gas above what is
-left in the block) is reported in ``ExecutionResult.rejected`` and changes
-nothing. A block proposer leaves such transactions out; a block validator
-treats a block containing one as invalid (:func:`require_all_valid`).
+left in the block) is reported in ``ExecutionResult.rejected`` with the typed
+error naming the rule it broke (:mod:`baychain.ledger.validity`; the engine's
+tokens map to the same errors through :data:`~baychain.execution.evm.ENGINE_REFUSALS`)
+and changes nothing. A block proposer leaves such transactions out; a block
+validator treats a block containing one as invalid (:func:`require_all_valid`).
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from baychain.errors import InvalidBlock
+from baychain.errors import BlockGasExhausted, InvalidBlock
 from baychain.execution.evm import (
     BlockEnv,
+    EngineRefusal,
     StateReader,
     TxOutcome,
     deployed_code,
     merge_diffs,
+    refusal_error,
     run_transactions,
 )
 from baychain.execution.overlay import OverlayReader
@@ -33,6 +37,7 @@ from baychain.execution.system_tx import run_system_tx
 from baychain.ledger.log import Log
 from baychain.ledger.receipt import Receipt, cache_encoding
 from baychain.ledger.transactions import Transaction
+from baychain.ledger.validity import TxRefusal, check_block_gas_left
 from baychain.primitives import Address, Hash32
 from baychain.state.account import Account
 from baychain.state.writeset import WriteSet
@@ -73,7 +78,8 @@ class ExecutionResult:
     receipts: list[Receipt] = field(default_factory=list)
     writes: WriteSet = field(default_factory=WriteSet)
     gas_used: int = 0
-    rejected: list[tuple[Transaction, str]] = field(default_factory=list)
+    rejected: list[tuple[Transaction, TxRefusal]] = field(default_factory=list)
+    """The refused transactions, in order, each with the typed error refusing it."""
 
 
 def default_system_contracts() -> SystemRegistry:
@@ -125,15 +131,28 @@ def _apply_evm_run(
     transaction is refused here and execution resumes after it (outcomes before
     it are unaffected: execution is sequential).
     """
-    outcomes = run_transactions(context.engine_env(), run, overlay)
+    env = context.engine_env()
+    outcomes = run_transactions(env, run, overlay)
+    senders = _RunAccounts(overlay, outcomes)
     applied: list[TxOutcome] = []
     next_position = position + len(run)
     for offset, (tx, outcome) in enumerate(zip(run, outcomes, strict=True)):
         if not outcome.valid:
-            result.rejected.append((tx, outcome.error or "rejected by the EVM"))
+            nonce, balance = senders.at(tx.sender, offset)
+            refusal = EngineRefusal(
+                kind=outcome.error_kind or "invalid",
+                sentence=outcome.error or "rejected by the EVM",
+                env=env,
+                gas_left=context.gas_limit - result.gas_used,
+                sender_nonce=nonce,
+                sender_balance=balance,
+            )
+            result.rejected.append((tx, refusal_error(tx, refusal)))
             continue
-        if result.gas_used + tx.gas_limit > context.gas_limit:
-            result.rejected.append((tx, _block_gas_message(tx, result.gas_used, context)))
+        try:
+            check_block_gas_left(tx.gas_limit, result.gas_used, context.gas_limit)
+        except BlockGasExhausted as refused:
+            result.rejected.append((tx, refused))
             next_position = position + offset + 1
             break
         result.gas_used += outcome.gas_used
@@ -151,14 +170,16 @@ def _apply_system_tx(
     overlay: OverlayReader,
     context: BlockContext,
 ) -> None:
-    if result.gas_used + tx.gas_limit > context.gas_limit:
-        result.rejected.append((tx, _block_gas_message(tx, result.gas_used, context)))
+    try:
+        check_block_gas_left(tx.gas_limit, result.gas_used, context.gas_limit)
+    except BlockGasExhausted as refused:
+        result.rejected.append((tx, refused))
         return
     outcome = run_system_tx(
         contract, tx, overlay, result.writes, base_fee=context.base_fee, proposer=context.proposer
     )
-    if outcome.error is not None:
-        result.rejected.append((tx, outcome.error))
+    if outcome.refusal is not None:
+        result.rejected.append((tx, outcome.refusal))
         return
     result.gas_used += outcome.gas_used
     result.transactions.append(tx)
@@ -175,18 +196,37 @@ def _apply_system_tx(
     )
 
 
-def _block_gas_message(tx: Transaction, used: int, context: BlockContext) -> str:
-    return (
-        f"gas limit {tx.gas_limit} exceeds the block gas left "
-        f"({context.gas_limit - used} of {context.gas_limit})"
-    )
+class _RunAccounts:
+    """The sender's ``(nonce, balance)`` at each point of one engine run, as the engine saw it
+    when it refused a transaction there: the run's base state with the account rows of the
+    valid outcomes before that point. Asked at non-decreasing positions, it reads each
+    outcome's rows at most once."""
+
+    def __init__(self, base: StateReader, outcomes: Sequence[TxOutcome]) -> None:
+        self._base = base
+        self._outcomes = outcomes
+        self._seen = 0
+        self._rows: dict[bytes, tuple[int, int]] = {}
+
+    def at(self, address: Address, position: int) -> tuple[int, int]:
+        """``(nonce, balance)`` of ``address`` before the transaction at ``position`` ran."""
+        while self._seen < position:
+            outcome = self._outcomes[self._seen]
+            self._seen += 1
+            if outcome.valid:
+                for row_address, balance, nonce, _code_hash, _code, _gone in outcome.accounts:
+                    self._rows[row_address] = (nonce, balance)
+        if address in self._rows:
+            return self._rows[address]
+        found = self._base.account(address)
+        return (0, 0) if found is None else (found[1], found[0])
 
 
 def require_all_valid(result: ExecutionResult) -> None:
     """Raise InvalidBlock if execution refused any of the block's transactions."""
     if result.rejected:
-        tx, reason = result.rejected[0]
-        raise InvalidBlock(f"block contains an invalid transaction 0x{tx.hash.hex()}: {reason}")
+        tx, refusal = result.rejected[0]
+        raise InvalidBlock(f"block contains an invalid transaction 0x{tx.hash.hex()}: {refusal}")
 
 
 def _receipt(tx: Transaction, outcome: TxOutcome, cumulative_gas_used: int) -> Receipt:

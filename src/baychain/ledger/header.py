@@ -56,6 +56,27 @@ class Header:
     """Hash per suite name, filled by :func:`header_hash` (headers are immutable)."""
 
 
+HEADER_FIELDS = (
+    "parent_hash",
+    "height",
+    "timestamp_ms",
+    "proposer",
+    "transactions_root",
+    "receipts_root",
+    "state_root",
+    "gas_used",
+    "gas_limit",
+    "base_fee_per_gas",
+    "extra_data",
+)
+"""The header's fields in encoding order."""
+
+
+def header_differences(claimed: Header, actual: Header) -> list[str]:
+    """The names of the fields in which ``claimed`` differs from ``actual`` (empty if none)."""
+    return [name for name in HEADER_FIELDS if getattr(claimed, name) != getattr(actual, name)]
+
+
 def header_to_item(header: Header) -> list[rlp.Encodable]:
     """Return ``header`` as RLP-ready fields (for embedding in a block)."""
     uint = rlp.encode_uint

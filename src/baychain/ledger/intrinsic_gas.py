@@ -13,14 +13,18 @@ the Yellow Paper / execution-specs:
 Not applied: Prague's EIP-7623 calldata floor (``10/40`` gas per token as a
 minimum charge) and EIP-7702 authorisation costs. Both belong to a later fork
 than the one we pin; adopting Prague means adding them here and in the EVM
-configuration together.
+configuration together. :func:`calldata_floor_gas` computes the EIP-7623 floor
+only to name the EVM's refusal of a transaction below it on a Prague chain; no
+Python check applies it.
+
+The rule that a gas limit covers this cost is
+:func:`baychain.ledger.validity.check_intrinsic_gas`.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from baychain.errors import IntrinsicGasTooLow
 from baychain.ledger.access_list import AccessList
 from baychain.primitives import Address
 
@@ -32,7 +36,9 @@ __all__ = [
     "TX_CREATE_COST",
     "TX_DATA_COST_PER_NON_ZERO",
     "TX_DATA_COST_PER_ZERO",
-    "check_intrinsic_gas",
+    "TX_FLOOR_COST_PER_TOKEN",
+    "HasIntrinsicFields",
+    "calldata_floor_gas",
     "intrinsic_gas",
 ]
 
@@ -43,9 +49,12 @@ TX_DATA_COST_PER_NON_ZERO = 16
 ACCESS_LIST_ADDRESS_COST = 2_400
 ACCESS_LIST_STORAGE_KEY_COST = 1_900
 INITCODE_WORD_COST = 2
+TX_FLOOR_COST_PER_TOKEN = 10
+"""EIP-7623 (Prague) ``TOTAL_COST_FLOOR_PER_TOKEN``: a zero calldata byte is one token, a
+non-zero byte four."""
 
 
-class _HasIntrinsicFields(Protocol):
+class HasIntrinsicFields(Protocol):
     """The fields intrinsic gas depends on (signed and unsigned transactions both have them)."""
 
     @property
@@ -58,7 +67,7 @@ class _HasIntrinsicFields(Protocol):
     def gas_limit(self) -> int: ...
 
 
-def intrinsic_gas(tx: _HasIntrinsicFields) -> int:
+def intrinsic_gas(tx: HasIntrinsicFields) -> int:
     """Return the gas ``tx`` is charged up front under the Cancun rules."""
     data = tx.data
     zeros = data.count(0)
@@ -71,8 +80,8 @@ def intrinsic_gas(tx: _HasIntrinsicFields) -> int:
     return gas
 
 
-def check_intrinsic_gas(tx: _HasIntrinsicFields) -> None:
-    """Raise :class:`IntrinsicGasTooLow` unless ``tx.gas_limit`` covers its intrinsic gas."""
-    required = intrinsic_gas(tx)
-    if tx.gas_limit < required:
-        raise IntrinsicGasTooLow(required, tx.gas_limit)
+def calldata_floor_gas(tx: HasIntrinsicFields) -> int:
+    """Return the EIP-7623 (Prague) least gas ``tx`` is charged: ``21000 + 10 * tokens``."""
+    zeros = tx.data.count(0)
+    tokens = zeros + 4 * (len(tx.data) - zeros)
+    return TX_BASE_COST + TX_FLOOR_COST_PER_TOKEN * tokens

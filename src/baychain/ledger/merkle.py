@@ -66,8 +66,9 @@ COUNT_PREFIX = b"\x02"
 MAX_PROOF_SIBLINGS = 64
 """A tree of up to 2**64 leaves has paths of at most 64 siblings."""
 
-NATIVE_HASHES = {"ecdsa": "keccak256", "sm": "sm3"}
-"""Suite name -> the name of its hash in ``baychain._evm.merkle_root``."""
+NATIVE_HASHES = frozenset({"keccak256", "sm3"})
+"""The :attr:`~baychain.crypto.suite.CryptoSuite.hash_name` values
+``baychain._evm.merkle_root`` computes natively."""
 
 
 def _leaf_hashes(leaves: Sequence[bytes], hash_fn: HashFn) -> list[Hash32]:
@@ -104,10 +105,9 @@ def merkle_root(leaves: Sequence[bytes], hash_fn: HashFn) -> Hash32:
 
 def suite_merkle_root(leaves: Sequence[bytes], suite: CryptoSuite) -> Hash32:
     """Return ``merkle_root(leaves, suite.hash)``, computed natively where the extension can."""
-    native = NATIVE_HASHES.get(suite.name)
-    if native is None:
+    if suite.hash_name not in NATIVE_HASHES:
         return merkle_root(leaves, suite.hash)
-    return Hash32(_evm.merkle_root(leaves, native))
+    return Hash32(_evm.merkle_root(leaves, suite.hash_name))
 
 
 def transactions_root(transactions: Sequence[Transaction], suite: CryptoSuite) -> Hash32:

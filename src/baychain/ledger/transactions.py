@@ -24,8 +24,9 @@ exact field count; field widths (``nonce`` and ``gas`` fit 64 bits, amounts and
 ``chain_id * 2 + 35/36``: pre-EIP-155 signatures are refused, a consortium chain
 needs replay protection); EIP-2681 (``nonce < 2**64 - 1``); EIP-1559 (tip at
 most the fee cap); the signature (low ``s`` per EIP-2, enforced by the suite).
-Intrinsic gas is checked separately (:mod:`baychain.ledger.intrinsic_gas`);
-signing lives in :mod:`baychain.ledger.signing`.
+The range and chain-id rules are the checks of :mod:`baychain.ledger.validity`;
+intrinsic gas is checked separately (``validity.check_intrinsic_gas``); signing
+lives in :mod:`baychain.ledger.signing`.
 
 Signatures from a recovering suite are 65 bytes ``r || s || recid``; the signed
 digest is ``suite.hash(signing payload)`` (keccak-256 on ``ecdsa``, as Ethereum).
@@ -50,6 +51,7 @@ from baychain.errors import (
     WrongChainId,
 )
 from baychain.ledger.access_list import AccessList, decode_access_list
+from baychain.ledger.validity import check_chain_id, check_nonce_limit, check_priority_fee
 from baychain.primitives import Address, Hash32
 
 __all__ = [
@@ -69,9 +71,6 @@ LEGACY_TX_TYPE = 0x00
 ACCESS_LIST_TX_TYPE = 0x01
 DYNAMIC_FEE_TX_TYPE = 0x02
 SM2_TX_TYPE = 0x53
-
-NONCE_LIMIT = 2**64 - 1
-"""EIP-2681: a nonce must be strictly below this (so it can be incremented in 64 bits)."""
 
 _ETHEREUM_TYPES = frozenset({LEGACY_TX_TYPE, ACCESS_LIST_TX_TYPE, DYNAMIC_FEE_TX_TYPE})
 _SM_TYPES = frozenset({SM2_TX_TYPE})
@@ -205,8 +204,9 @@ def decode_transaction(raw: bytes, suite: CryptoSuite, chain_id: int) -> Transac
 
     Raise :class:`MalformedTransaction` for bytes that are not a canonical envelope,
     :class:`UnsupportedTransactionType`, :class:`WrongChainId`,
-    :class:`InvalidTransactionSignature`, or :class:`InvalidTransaction` for the
-    EIP-2681 nonce and EIP-1559 fee rules. All are :class:`InvalidTransaction`.
+    :class:`InvalidTransactionSignature`, :class:`~baychain.errors.NonceLimitExceeded`
+    (EIP-2681) or :class:`~baychain.errors.PriorityFeeAboveMaxFee` (EIP-1559). All are
+    :class:`InvalidTransaction`.
     """
     (decoded,) = decode_transactions((raw,), suite, chain_id)
     if isinstance(decoded, InvalidTransaction):
@@ -294,11 +294,9 @@ def _decode_unverified(raw: bytes, suite: CryptoSuite, chain_id: int) -> _Unveri
 def _common_checks(nonce: int, tip: int, fee_cap: int) -> None:
     """The stateless range rules every envelope shares."""
     # EIP-2681: the sender's nonce must still be incrementable.
-    if nonce >= NONCE_LIMIT:
-        raise InvalidTransaction(f"nonce {nonce} is at or above the EIP-2681 limit 2**64-1")
+    check_nonce_limit(nonce)
     # EIP-1559: the priority fee is part of, so at most, the fee cap.
-    if tip > fee_cap:
-        raise InvalidTransaction(f"max priority fee {tip} exceeds max fee per gas {fee_cap}")
+    check_priority_fee(tip, fee_cap)
 
 
 def _recoverable_signature(r: int, s: int, recid: int) -> bytes:
@@ -323,8 +321,7 @@ def _decode_legacy(raw: bytes, chain_id: int) -> _Unverified:
         raise WrongChainId(chain_id, None)
     if v < 35:
         raise InvalidTransactionSignature(f"legacy v must be chain_id * 2 + 35 or 36, got {v}")
-    if (v - 35) >> 1 != chain_id:
-        raise WrongChainId(chain_id, (v - 35) >> 1)
+    check_chain_id(chain_id, (v - 35) >> 1)
     _common_checks(nonce, gas_price, gas_price)
     # The fields are canonical, so the signing payload reuses their bytes as they are.
     payload = rlp.encode([*fields[:6], rlp.encode_uint(chain_id), b"", b""])
@@ -376,8 +373,7 @@ def _decode_typed(raw: bytes, tx_type: int, suite: CryptoSuite, chain_id: int) -
         v = rlp.decode_uint(fields[-3], name="y_parity", max_bytes=1)
         r = rlp.decode_uint(fields[-2], name="r")
         s = rlp.decode_uint(fields[-1], name="s")
-    if tx_chain_id != chain_id:
-        raise WrongChainId(chain_id, tx_chain_id)
+    check_chain_id(chain_id, tx_chain_id)
     _common_checks(nonce, tip, fee_cap)
     # The signed fields lead the list, and canonical decoding guarantees that re-encoding
     # them gives back their bytes: the signing payload is a slice of the envelope.

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from baychain.consensus.events import PeerId
 from baychain.errors import ConfigError
 from baychain.network.backoff import Backoff
 from baychain.network.frames import MAX_FRAME_BYTES, MAX_HANDSHAKE_FRAME_BYTES
 from baychain.network.scoring import ScoreConfig
+from baychain.primitives import PeerId
 
 __all__ = ["PeerAddress", "TransportConfig"]
 

@@ -23,13 +23,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from baychain.consensus.events import PeerId
 from baychain.errors import FrameError
 from baychain.network.config import TransportConfig
 from baychain.network.frames import Frame, MessageKind, encode_frame
 from baychain.network.handshake import AuthenticatedPeer, Refusal, encode_goodbye
 from baychain.network.metrics import Metrics
 from baychain.network.stream import FramedStream
+from baychain.primitives import PeerId
 
 __all__ = ["Connection", "PeerInfo"]
 

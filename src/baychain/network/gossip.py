@@ -32,7 +32,6 @@ from collections.abc import Callable, Collection, Sequence
 from typing import NamedTuple
 
 from baychain.codec import rlp
-from baychain.consensus.events import PeerId
 from baychain.crypto.suite import CryptoSuite
 from baychain.errors import (
     DecodingError,
@@ -42,7 +41,7 @@ from baychain.errors import (
 )
 from baychain.network.frames import MessageKind
 from baychain.network.transport import PeerManager
-from baychain.primitives import Hash32
+from baychain.primitives import Hash32, PeerId
 
 __all__ = [
     "MAX_COVERED",

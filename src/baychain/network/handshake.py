@@ -41,13 +41,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from baychain.codec import rlp
-from baychain.consensus.events import PeerId
 from baychain.crypto.suite import CryptoSuite
 from baychain.errors import CryptoError, DecodingError, HandshakeFailed
 from baychain.network.frames import PROTOCOL_VERSION, SUPPORTED_VERSIONS, MessageKind
 from baychain.network.pki import certificate_name
 from baychain.network.stream import FramedStream
-from baychain.primitives import Hash32
+from baychain.primitives import Hash32, PeerId
 
 __all__ = [
     "CHALLENGE_BYTES",

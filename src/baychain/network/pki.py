@@ -23,7 +23,6 @@ SAN equal to the node name, and IP SANs for its addresses.
 from __future__ import annotations
 
 import ipaddress
-import os
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from baychain.errors import ConfigError
+from baychain.files import write_private
 
 __all__ = [
     "CA_VALID_DAYS",
@@ -213,9 +213,7 @@ def write_tls_files(
     directory.mkdir(parents=True, exist_ok=True)
     files = TlsFiles(directory / "node.crt", directory / "node.key", directory / "ca.crt")
     files.certificate.write_bytes(node.certificate_pem())
-    descriptor = os.open(files.private_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(node.private_key_pem(password))
+    write_private(files.private_key, node.private_key_pem(password))
     files.ca_certificate.write_bytes(ca_certificate.public_bytes(serialization.Encoding.PEM))
     return files
 

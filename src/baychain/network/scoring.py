@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from baychain.consensus.events import PeerId
+from baychain.primitives import PeerId
 
 __all__ = [
     "DEFAULT_OFFENCE_POINTS",
@@ -87,6 +87,10 @@ class MisbehaviourTracker:
         self._scores: dict[PeerId, _Score] = {}
         self._banned_until: dict[PeerId, float] = {}
 
+    def __len__(self) -> int:
+        """How many peers the tracker holds a score or a ban for (:meth:`forget_idle` prunes)."""
+        return len(self._scores.keys() | self._banned_until.keys())
+
     def score(self, peer: PeerId, now: float) -> float:
         """``peer``'s current score (after the leak since its last offence)."""
         entry = self._scores.get(peer)
@@ -129,7 +133,8 @@ class MisbehaviourTracker:
         self._scores.pop(peer, None)
 
     def forget_idle(self, now: float) -> None:
-        """Drop scores that have leaked to zero and expired bans (bounds memory)."""
+        """Drop scores that have leaked to zero and expired bans (bounds memory; the
+        transport calls it on every new connection and every offence)."""
         for peer in [p for p in self._scores if self.score(p, now) == 0.0]:
             del self._scores[peer]
         for peer in [p for p, until in self._banned_until.items() if now >= until]:

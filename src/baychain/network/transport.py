@@ -14,7 +14,9 @@
   for what arrives;
 - drops and counts bad input, naming the peer in a log line and a metric, and bans a
   peer whose misbehaviour score crosses the threshold (:mod:`.scoring`). Nothing a
-  peer sends can raise out of the manager.
+  peer sends can raise out of the manager. Scores that have leaked to zero and bans
+  that have expired are forgotten whenever a connection is established or an offence
+  recorded, so the table holds only peers that misbehaved lately.
 
 Delivery is best effort: a frame to a peer that is not connected, or whose send queue
 is full, is dropped (``send`` returns False). Consumers that need delivery re-send
@@ -32,7 +34,6 @@ import ssl
 from collections.abc import Awaitable, Callable, Collection, Set
 from typing import Any, TypeAlias
 
-from baychain.consensus.events import PeerId
 from baychain.errors import (
     CryptoError,
     DecodingError,
@@ -56,6 +57,7 @@ from baychain.network.metrics import Metrics
 from baychain.network.pki import TlsCredentials
 from baychain.network.scoring import MisbehaviourTracker, Offence
 from baychain.network.stream import FramedStream
+from baychain.primitives import PeerId
 
 __all__ = ["AllowedPeers", "MessageHandler", "PeerManager"]
 
@@ -218,12 +220,6 @@ class PeerManager:
         a consensus signature checked later); ``points`` overrides the offence's default."""
         self._offence(peer, Offence.INVALID_MESSAGE, reason, points=points)
 
-    def disconnect(self, peer: PeerId, reason: str = "disconnected", detail: str = "") -> None:
-        """Close the connection to ``peer``, if any (the dialer may reconnect later)."""
-        connection = self._peers.get(peer)
-        if connection is not None:
-            connection.close(reason, detail)
-
     def revalidate(self) -> int:
         """Disconnect every peer whose key is no longer allowed; return how many."""
         dropped = 0
@@ -255,22 +251,6 @@ class PeerManager:
         if not self._running or address in self._dialers:
             return
         self._dialers[address] = asyncio.create_task(self._dial_loop(address))
-
-    def remove_peer(self, address: PeerAddress) -> None:
-        """Stop redialing ``address`` (an open connection stays until closed)."""
-        dialer = self._dialers.pop(address, None)
-        if dialer is not None:
-            dialer.cancel()
-
-    async def wait_for_peers(self, count: int) -> None:
-        """Return once at least ``count`` peers are connected (wrap in a timeout)."""
-        while len(self.connected_peers()) < count:
-            await self._changed.wait()
-
-    async def wait_for_peer(self, peer: PeerId) -> None:
-        """Return once ``peer`` is connected (wrap in a timeout)."""
-        while not self.is_connected(peer):
-            await self._changed.wait()
 
     # ----- sending ---------------------------------------------------------------------
 
@@ -429,6 +409,7 @@ class PeerManager:
                 return None
         self._peers[peer.peer_id] = connection
         self.metrics.inc("connections")
+        self.scores.forget_idle(self._now())
         self._log.info(
             "peer %s (%s) connected, %s %s",
             peer.peer_id,
@@ -524,6 +505,7 @@ class PeerManager:
     ) -> None:
         now = self._now()
         self.metrics.inc(f"offence.{offence}")
+        self.scores.forget_idle(now)
         banned = self.scores.record(peer, offence, now, points)
         connection = self._peers.get(peer)
         name = connection.info.certificate_name if connection else "?"

@@ -16,33 +16,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from baychain.codec import rlp
+from baychain.consensus.validators import ValidatorSet
 from baychain.crypto import get_suite
-from baychain.crypto.ecdsa import keccak256
-from baychain.errors import CorruptStore, GenesisError, InvalidBlock, NotFound, StoreError
-from baychain.execution.system_config import SYSTEM_CONFIG_ADDRESS
-from baychain.execution.system_config import genesis_storage as system_config_genesis
-from baychain.execution.system_tx import system_account
+from baychain.errors import CorruptStore, InvalidBlock, NotFound, StoreError
 from baychain.execution.transition import (
     BlockContext,
     ExecutionResult,
-    default_system_contracts,
     execute_block,
     require_all_valid,
 )
 from baychain.ledger.block import Block
-from baychain.ledger.header import Header, header_hash
+from baychain.ledger.header import Header, header_differences, header_hash
 from baychain.ledger.merkle import receipts_root, transactions_root
 from baychain.ledger.receipt import Receipt
 from baychain.ledger.transactions import Transaction
-from baychain.node.genesis import Genesis
+from baychain.ledger.validity import TxRefusal
+from baychain.node.genesis import Genesis, genesis_params_hash, genesis_writes
 from baychain.primitives import ZERO_ADDRESS, ZERO_HASH, Address, Hash32, Height
 from baychain.state import chain_store
-from baychain.state.account import EMPTY_CODE_HASH, Account
+from baychain.state.account import Account
 from baychain.state.commitment import EntryVectors, StateUpdate, plan_state_update, state_root
 from baychain.state.store import Snapshot, Store
 from baychain.state.view import StateView
-from baychain.state.writeset import WriteSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,54 +48,8 @@ class ProposedBlock:
     block_hash: Hash32
     receipts: tuple[Receipt, ...]
     update: StateUpdate
-    rejected: tuple[tuple[Transaction, str], ...]
-
-
-def genesis_params_hash(genesis: Genesis) -> Hash32:
-    """The suite hash of the consensus-relevant genesis parameters (the genesis extra data)."""
-    suite = get_suite(genesis.crypto)
-    encoded = rlp.encode(
-        [
-            rlp.encode_uint(genesis.chain_id),
-            genesis.crypto.encode(),
-            genesis.hardfork.encode(),
-            rlp.encode_uint(genesis.block_gas_limit),
-            rlp.encode_uint(genesis.base_fee_per_gas),
-            rlp.encode_uint(genesis.block_interval_ms),
-            [[v.name.encode(), v.public_key, rlp.encode_uint(v.power)] for v in genesis.validators],
-            genesis.extra_data,
-        ]
-    )
-    return suite.hash(encoded)
-
-
-def genesis_writes(genesis: Genesis) -> WriteSet:
-    """The world state that genesis allocates, with the system contracts' initial state.
-
-    Every genesis validator starts as an administrator of SystemConfig.
-    """
-    writes = WriteSet()
-    allocated = dict(genesis.alloc)
-    for contract in default_system_contracts():
-        if contract.address in allocated:
-            raise GenesisError(
-                f"alloc cannot hold 0x{contract.address.hex()}: it is the system contract "
-                f"{contract.name}"
-            )
-        writes.set_account(contract.address, system_account())
-    for slot, value in system_config_genesis([v.address for v in genesis.validators]):
-        writes.set_storage(SYSTEM_CONFIG_ADDRESS, slot, value)
-    code_hashes = {b"": EMPTY_CODE_HASH}  # most entries share one code (none): hash it once
-    for address, entry in genesis.alloc:
-        code_hash = code_hashes.get(entry.code)
-        if code_hash is None:
-            code_hash = code_hashes[entry.code] = keccak256(entry.code)
-        writes.set_account(address, Account(entry.nonce, entry.balance, code_hash))
-        if entry.code:
-            writes.code[code_hash] = entry.code
-        for slot, value in entry.storage:
-            writes.set_storage(address, slot, value)
-    return writes
+    rejected: tuple[tuple[Transaction, TxRefusal], ...]
+    """Transactions offered but left out, each with the error refusing it."""
 
 
 class StateSnapshot:
@@ -201,25 +150,74 @@ class Chain:
             update = plan_state_update(reader, self._lthash, result.writes, self._written)
         return self._seal(context, result, update)
 
-    def validate_block(self, block: Block) -> ProposedBlock:
-        """Re-execute a block proposed by someone else; raise InvalidBlock if it is wrong."""
+    def validate_block(
+        self, block: Block, validators: ValidatorSet | None = None
+    ) -> ProposedBlock:
+        """Check that ``block`` is a valid next block and return it executed, ready to commit.
+
+        The block rules, checked in this order; the first one broken raises
+        :class:`~baychain.errors.InvalidBlock` naming it:
+
+        1. it claims the height after the head;
+        2. its parent hash is the head's hash;
+        3. its proposer is a member of ``validators`` (the set of that height; solo
+           chains, which have no set, pass None);
+        4. its timestamp is later than its parent's;
+        5. its gas limit and base fee are the chain's (genesis fixes both);
+        6. every transaction is valid where it stands (the state-transition function
+           refused none: nonce, funds, fees, intrinsic gas, block gas);
+        7. re-executing it reproduces its header: transactions root, receipts root,
+           state root and gas used.
+
+        Signatures and chain ids were checked when the block was decoded
+        (:func:`~baychain.ledger.block.decode_block`); the commit certificate, which
+        sits outside the header, is the caller's to check (consensus or block sync).
+        """
         header = block.header
-        if header.parent_hash != self._head_hash or header.height != self._head.height + 1:
+        height = self._head.height + 1
+        # 1. the next height
+        if header.height != height:
+            raise InvalidBlock(f"block {header.height} does not follow the head {height - 1}")
+        # 2. extends the head
+        if header.parent_hash != self._head_hash:
             raise InvalidBlock(
-                f"block {header.height} does not extend the head {self._head.height}"
+                f"block {height}: parent 0x{header.parent_hash.hex()} is not the head "
+                f"0x{self._head_hash.hex()}"
             )
+        # 3. proposed by a validator of this height
+        if validators is not None and validators.get(header.proposer) is None:
+            raise InvalidBlock(
+                f"block {height}: proposer 0x{header.proposer.hex()} is not a validator"
+            )
+        # 4. time moves forward
         if header.timestamp_ms <= self._head.timestamp_ms:
-            raise InvalidBlock("block timestamp does not advance past its parent's")
+            raise InvalidBlock(
+                f"block {height}: timestamp {header.timestamp_ms} does not advance past its "
+                f"parent's {self._head.timestamp_ms}"
+            )
+        # 5. the chain's gas limit and base fee
+        if header.gas_limit != self.genesis.block_gas_limit:
+            raise InvalidBlock(
+                f"block {height}: gas limit {header.gas_limit} is not the chain's "
+                f"{self.genesis.block_gas_limit}"
+            )
+        if header.base_fee_per_gas != self.genesis.base_fee_per_gas:
+            raise InvalidBlock(
+                f"block {height}: base fee {header.base_fee_per_gas} is not the chain's "
+                f"{self.genesis.base_fee_per_gas}"
+            )
         context = self.context_for(header.timestamp_ms, header.proposer)
         with self.store.read() as reader:
             result = execute_block(StateView(reader), context, block.transactions)
+            # 6. no transaction refused
             require_all_valid(result)
             update = plan_state_update(reader, self._lthash, result.writes, self._written)
         proposed = self._seal(context, result, update, certificate=block.certificate)
-        if proposed.block.header != header:
+        # 7. the header is what re-execution gives
+        differing = header_differences(header, proposed.block.header)
+        if differing:
             raise InvalidBlock(
-                f"block {header.height} does not match its re-execution "
-                "(transactions root, receipts root, state root or gas used differ)"
+                f"block {height} does not match its re-execution: {', '.join(differing)} differ"
             )
         return proposed
 

@@ -19,6 +19,11 @@
 Every field is required except ``alloc`` entries' ``nonce``, ``code`` and
 ``storage``, ``timestamp_ms`` (0) and ``extra_data`` (empty). A missing or
 malformed field raises :class:`~baychain.errors.GenesisError` naming it.
+
+Besides the file's format, this module holds the two protocol rules genesis fixes:
+:func:`genesis_params_hash` (the consensus parameters every node must share, committed
+as the genesis header's extra data) and :func:`genesis_writes` (the world state at
+height 0, system contracts included).
 """
 
 from __future__ import annotations
@@ -28,9 +33,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from baychain.codec import rlp
 from baychain.crypto import SUITE_NAMES, get_suite
+from baychain.crypto.ecdsa import keccak256
 from baychain.errors import DecodingError, GenesisError
-from baychain.primitives import UINT64_MAX, UINT256_MAX, Address, parse_address, parse_hex
+from baychain.execution.system_config import SYSTEM_CONFIG_ADDRESS
+from baychain.execution.system_config import genesis_storage as system_config_genesis
+from baychain.execution.system_tx import system_account
+from baychain.execution.transition import default_system_contracts
+from baychain.primitives import (
+    UINT64_MAX,
+    UINT256_MAX,
+    Address,
+    Hash32,
+    parse_address,
+    parse_hex,
+)
+from baychain.state.account import EMPTY_CODE_HASH, Account
+from baychain.state.writeset import WriteSet
 
 HARDFORKS = ("cancun", "prague")
 MAX_EXTRA_DATA_BYTES = 32
@@ -292,3 +312,50 @@ def _parse_account(entry: object, where: str) -> GenesisAccount:
         if value:
             storage.append((slot, value))
     return GenesisAccount(balance, nonce, code, tuple(sorted(storage)))
+
+
+def genesis_params_hash(genesis: Genesis) -> Hash32:
+    """The suite hash of the consensus-relevant genesis parameters (the genesis extra data)."""
+    suite = get_suite(genesis.crypto)
+    encoded = rlp.encode(
+        [
+            rlp.encode_uint(genesis.chain_id),
+            genesis.crypto.encode(),
+            genesis.hardfork.encode(),
+            rlp.encode_uint(genesis.block_gas_limit),
+            rlp.encode_uint(genesis.base_fee_per_gas),
+            rlp.encode_uint(genesis.block_interval_ms),
+            [[v.name.encode(), v.public_key, rlp.encode_uint(v.power)] for v in genesis.validators],
+            genesis.extra_data,
+        ]
+    )
+    return suite.hash(encoded)
+
+
+def genesis_writes(genesis: Genesis) -> WriteSet:
+    """The world state that genesis allocates, with the system contracts' initial state.
+
+    Every genesis validator starts as an administrator of SystemConfig.
+    """
+    writes = WriteSet()
+    allocated = dict(genesis.alloc)
+    for contract in default_system_contracts():
+        if contract.address in allocated:
+            raise GenesisError(
+                f"alloc cannot hold 0x{contract.address.hex()}: it is the system contract "
+                f"{contract.name}"
+            )
+        writes.set_account(contract.address, system_account())
+    for slot, value in system_config_genesis([v.address for v in genesis.validators]):
+        writes.set_storage(SYSTEM_CONFIG_ADDRESS, slot, value)
+    code_hashes = {b"": EMPTY_CODE_HASH}  # most entries share one code (none): hash it once
+    for address, entry in genesis.alloc:
+        code_hash = code_hashes.get(entry.code)
+        if code_hash is None:
+            code_hash = code_hashes[entry.code] = keccak256(entry.code)
+        writes.set_account(address, Account(entry.nonce, entry.balance, code_hash))
+        if entry.code:
+            writes.code[code_hash] = entry.code
+        for slot, value in entry.storage:
+            writes.set_storage(address, slot, value)
+    return writes

@@ -1,9 +1,10 @@
 """The node's native interface: submit transactions, seal blocks, read the ledger.
 
 ``Node`` is what in-process users (tests, the benchmark, the JSON-RPC and
-REST services) talk to. It is synchronous and owns no timers or sockets; the
-driver in ``node/solo/driver.py`` calls :meth:`Node.seal_block` when the consensus
-policy says a block is due.
+REST services) talk to. It is synchronous and owns no timers or sockets. The
+drivers (``node/solo/driver.py``, ``node/bft/driver.py``) decide when a block is
+built and committed; every committed block then takes the one path
+:meth:`Node.after_commit` (pool update, log line, listeners).
 
 Every transaction is decoded and its signature checked once, on entry to the
 pool; blocks carry the decoded transactions, so the sender recovered there is
@@ -45,6 +46,10 @@ log = logging.getLogger("baychain.node")
 
 _Event = TypeVar("_Event")
 
+DEFAULT_BLOCK_MAX_TXS = 10_000
+"""Transactions per block unless ``[block] max_txs`` says otherwise (the gas limit bounds
+blocks too)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ReceiptRecord:
@@ -80,7 +85,7 @@ class Node:
         mempool_config: MempoolConfig,
         validator_address: Address,
         *,
-        max_block_txs: int = 10_000,
+        max_block_txs: int = DEFAULT_BLOCK_MAX_TXS,
         verify_threads: int | None = None,
     ) -> None:
         """``verify_threads``: threads that check a batch's signatures (default: one per CPU)."""
@@ -178,19 +183,50 @@ class Node:
                 self._notify(self.pending_listeners, outcome)
         return outcomes
 
-    def seal_block(self, timestamp_ms: int) -> ProposedBlock:
-        """Build the next block from the pool, commit it and drop its transactions from the pool."""
-        candidates = self.mempool.select_for_block(self.genesis.block_gas_limit, self.max_block_txs)
+    # -- blocks: the one commit path ----------------------------------------------
+
+    def select_candidates(self) -> list[Transaction]:
+        """The pool's offer for the next block: pending transactions in ready order,
+        within the block gas limit and ``max_block_txs``."""
+        return self.mempool.select_for_block(self.genesis.block_gas_limit, self.max_block_txs)
+
+    def build_and_commit(
+        self, candidates: Sequence[Transaction], timestamp_ms: int
+    ) -> ProposedBlock:
+        """Build the next block of ``candidates`` as this validator and commit it (solo
+        consensus; safe on a worker thread: it touches the chain, not the pool)."""
         proposed = self.chain.build_block(candidates, timestamp_ms, self.validator_address)
         self.chain.commit(proposed)
-        with self.chain.state() as view:
-            self.mempool.remove_committed(candidates, view)
-        self.notify_committed(proposed)
         return proposed
 
-    def notify_committed(self, proposed: ProposedBlock) -> None:
-        """Tell the commit listeners about a block just committed (drivers call this)."""
+    def after_commit(self, proposed: ProposedBlock) -> None:
+        """What follows every committed block, whoever committed it (a solo seal, BFT
+        consensus, block sync): the pool forgets the block's transactions and those the
+        block left out as invalid, drops what the new state made stale, the block is
+        logged, and the commit listeners hear of it. Call it on the pool's thread."""
+        header = proposed.block.header
+        left_out = [tx for tx, _ in proposed.rejected]
+        with self.chain.state() as view:
+            self.mempool.remove_committed([*proposed.block.transactions, *left_out], view)
+        for tx, reason in proposed.rejected:
+            log.info("left out tx 0x%s: %s", tx.hash.hex(), reason)
+        log.info(
+            "committed height=%d hash=0x%s txs=%d gas=%d state_root=0x%s",
+            header.height,
+            proposed.block_hash.hex(),
+            len(proposed.block.transactions),
+            header.gas_used,
+            header.state_root.hex(),
+        )
         self._notify(self.commit_listeners, proposed)
+
+    def seal_block(self, timestamp_ms: int) -> ProposedBlock:
+        """Select, build, commit and :meth:`after_commit` one block, synchronously (for
+        in-process users: tests, benchmarks; the solo driver runs the same steps with the
+        build on a worker thread)."""
+        proposed = self.build_and_commit(self.select_candidates(), timestamp_ms)
+        self.after_commit(proposed)
+        return proposed
 
     @staticmethod
     def _notify(listeners: list[Callable[[_Event], None]], event: _Event) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from baychain.ledger.header import encode_header
 from baychain.ledger.receipt import decode_receipt
-from baychain.node.chain import genesis_params_hash
+from baychain.node.genesis import genesis_params_hash
 from baychain.node.node import Node
 from baychain.node.reads import ChainReads, InclusionProof
 from baychain.rpc import params

@@ -27,6 +27,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from baychain.errors import ConfigError
+from baychain.node.host.settings import NodeConfig
+from baychain.node.node import Node
+from baychain.rpc.limits import RpcLimits
 from baychain.rpc.service import RpcService
 from baychain.rpc.session import Session
 
@@ -178,3 +182,33 @@ class RpcServer:
     def ws_url(self) -> str:
         """The WebSocket URL clients use."""
         return f"ws://{self.host}:{self.port}"
+
+
+class RpcEndpoint:
+    """The JSON-RPC server as a service of the node process
+    (:class:`baychain.node.host.assemble.Service`): ``[rpc]`` settings, limits and all."""
+
+    def __init__(self, node: Node, config: NodeConfig) -> None:
+        self.service = RpcService(node, RpcLimits(**dict(config.rpc_limits)))
+        self.server = RpcServer(self.service, config.rpc_host, config.rpc_port)
+
+    @property
+    def description(self) -> str:
+        """Where it listens, for the node's "ready" log line."""
+        return f"JSON-RPC on {self.server.url}"
+
+    async def start(self) -> None:
+        """Listen; raise ConfigError naming the address when it cannot."""
+        try:
+            await self.server.start()
+        except OSError as error:
+            self.service.close()
+            raise ConfigError(
+                f"cannot listen on {self.server.host}:{self.server.port} ({error.strerror}); "
+                "change [rpc] port in node.toml"
+            ) from None
+
+    async def stop(self) -> None:
+        """Close the connections and the RPC's worker threads."""
+        await self.server.stop()
+        self.service.close()

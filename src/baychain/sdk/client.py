@@ -22,7 +22,6 @@ from baychain.crypto import get_suite
 from baychain.crypto.suite import CryptoSuite
 from baychain.errors import BayChainError
 from baychain.ledger.signing import UnsignedTransaction, sign_transaction
-from baychain.ledger.transactions import DYNAMIC_FEE_TX_TYPE, SM2_TX_TYPE
 from baychain.primitives import Address
 
 
@@ -132,10 +131,10 @@ class Signer:
         max_fee_per_gas: int = 0,
         max_priority_fee_per_gas: int = 0,
     ) -> bytes:
-        """Return the raw bytes of a signed transaction (EIP-1559 type, or SM2 on sm chains)."""
-        tx_type = SM2_TX_TYPE if self.suite.name == "sm" else DYNAMIC_FEE_TX_TYPE
+        """Return the raw bytes of a signed transaction of the suite's ``transaction_type``
+        (EIP-1559 on ecdsa chains, SM2-signed on sm chains)."""
         unsigned = UnsignedTransaction(
-            tx_type=tx_type,
+            tx_type=self.suite.transaction_type,
             chain_id=chain_id,
             nonce=nonce,
             max_priority_fee_per_gas=max_priority_fee_per_gas,

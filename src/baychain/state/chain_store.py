@@ -78,12 +78,6 @@ def read_lthash(reader: Txn) -> int:
     return 0 if raw is None else lthash.from_bytes(raw)
 
 
-def read_genesis_hash(reader: Txn) -> Hash32 | None:
-    """Return the hash of the stored genesis block, if any."""
-    raw = reader.get(b"meta", GENESIS_KEY)
-    return None if raw is None else Hash32(raw)
-
-
 def read_block(reader: Txn, height: int, suite: CryptoSuite, chain_id: int) -> Block | None:
     """Return the block at ``height`` or None."""
     raw = reader.get(b"blocks", height_key(height))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baychain.primitives import Address, Hash32
+from baychain.primitives import Address
 from baychain.state.account import Account, decode_account
 from baychain.state.store import Txn
 
@@ -58,7 +58,3 @@ class StateView:
         """Pool read: the account's balance in wei."""
         raw = self._txn.get(b"accounts", address)
         return 0 if raw is None else int.from_bytes(raw[8:40], "big")
-
-    def storage_at(self, address: Address, slot: Hash32) -> bytes:
-        """The 32-byte value of a slot given as a 32-byte key."""
-        return self._txn.get(b"storage", address + slot) or _ZERO_HASH

@@ -34,7 +34,6 @@ from baychain.consensus.engine import Engine
 from baychain.consensus.events import (
     BlockValidated,
     Event,
-    PeerId,
     Persisted,
     ProposalBuilt,
     TimeoutFired,
@@ -48,7 +47,7 @@ from baychain.consensus.messages import (
 from baychain.consensus.safety import MemorySignerStore, PrivValidator
 from baychain.consensus.sim.app import SimApplication, make_block
 from baychain.consensus.types import Proposal, Vote
-from baychain.primitives import Hash32, Height
+from baychain.primitives import Hash32, Height, PeerId
 
 if TYPE_CHECKING:
     from baychain.consensus.sim.runner import Simulation

@@ -23,7 +23,7 @@ from functools import lru_cache
 from baychain.consensus.actions import PersistSignerState
 from baychain.consensus.config import EngineConfig
 from baychain.consensus.engine import Engine
-from baychain.consensus.events import Event, MessageReceived, PeerId
+from baychain.consensus.events import Event, MessageReceived
 from baychain.consensus.messages import Message, decode_message, encode_message
 from baychain.consensus.sim.invariants import Checker, InvariantViolation
 from baychain.consensus.sim.node import SimNode
@@ -39,7 +39,7 @@ from baychain.consensus.sim.trace import describe_event, describe_message
 from baychain.consensus.validators import Validator, ValidatorSchedule, ValidatorSet
 from baychain.consensus.verifier import CachingVerifier
 from baychain.crypto import dev_private_keys, get_suite
-from baychain.primitives import Hash32, Height
+from baychain.primitives import Hash32, Height, PeerId
 
 __all__ = ["MAX_EVENTS", "SimResult", "Simulation", "replay_command", "run_seed"]
 

@@ -7,11 +7,13 @@
   the pool; the :class:`ProposedBlock` is kept by hash;
 - ``validate_block``: the header first (a block this node built or already validated
   is known by its hash and not decoded again), then the transactions, then
-  ``Chain.validate_block``; the result is kept too, so committing a validated block never
-  executes it again. A transaction this node already decoded (in its pool, or in the
-  :class:`VerifiedTransactions` shared with the gossip intake) is taken as it is when
-  its bytes are identical (see :func:`decode_proposal`), so each signature is checked
-  once per node, not once more per proposal;
+  ``Chain.validate_block`` (the one statement of the block rules); the result is kept
+  too, so committing a validated block never executes it again. A transaction this node
+  already decoded (in its pool, or in the
+  :class:`~baychain.node.pool.verified.VerifiedTransactions` shared with the gossip
+  intake) is taken as it is when its bytes are identical
+  (``ledger.block.decode_block(known=...)``), so each signature is checked once per
+  node, not once more per proposal. A refusal is logged with its reason;
 - ``commit``: stores the kept block with the encoded commit certificate in
   ``Block.certificate`` (the certificate signs the header's hash, so it sits outside it);
 - ``decision_at``: the stored block and its certificate, for peers catching up;
@@ -25,116 +27,27 @@ thread. Nothing here reads the clock: the driver passes the proposer's timestamp
 
 from __future__ import annotations
 
-import itertools
-import threading
-from collections.abc import Callable, Iterable, Sequence
+import logging
+from collections.abc import Sequence
 from dataclasses import replace
 
-from baychain.codec import rlp
 from baychain.consensus.certificate import decode_certificate, verify_certificate
 from baychain.consensus.types import Round
 from baychain.consensus.validators import ValidatorSchedule, ValidatorSet
 from baychain.crypto import get_suite
-from baychain.crypto.suite import CryptoSuite
-from baychain.errors import DecodingError, InvalidBlock, InvalidTransaction, NotFound
-from baychain.ledger.block import Block, block_hash, encode_block
-from baychain.ledger.header import Header, header_from_item, header_hash
-from baychain.ledger.transactions import Transaction, decode_transaction
+from baychain.errors import DecodingError, InvalidBlock, NotFound
+from baychain.ledger.block import Block, block_hash, decode_block, decode_header_only, encode_block
+from baychain.ledger.header import header_hash
+from baychain.ledger.transactions import Transaction
 from baychain.node.chain import ProposedBlock
 from baychain.node.genesis import Genesis
 from baychain.node.node import Node
+from baychain.node.pool.verified import VerifiedTransactions
 from baychain.primitives import Hash32, Height
 
-__all__ = [
-    "VERIFIED_CAPACITY",
-    "BftApplication",
-    "KnownTransactions",
-    "VerifiedTransactions",
-    "decode_proposal",
-    "proposal_header",
-    "schedule_from_genesis",
-]
+__all__ = ["BftApplication", "schedule_from_genesis"]
 
-KnownTransactions = Callable[[Hash32], Transaction | None]
-"""Looks up an already decoded and signature-checked transaction by hash (None if unknown)."""
-
-VERIFIED_CAPACITY = 65_536
-"""Decoded transactions :class:`VerifiedTransactions` keeps (about two pools' worth of
-blocks in flight); the oldest are forgotten first."""
-
-
-class VerifiedTransactions:
-    """Transactions this node has decoded and whose signatures it has checked, by hash.
-
-    A transaction reaches a validator twice: gossiped to its pool and inside a proposal,
-    in either order. Whichever path decodes it first records it here and the other one
-    takes it from here, so its signature is checked once. Bounded (oldest first); safe
-    to share between the intake thread and the block worker thread.
-    """
-
-    def __init__(self, capacity: int = VERIFIED_CAPACITY) -> None:
-        self.capacity = capacity
-        self._by_hash: dict[Hash32, Transaction] = {}
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._by_hash)
-
-    def get(self, tx_hash: Hash32) -> Transaction | None:
-        """The recorded transaction with this hash, or None."""
-        return self._by_hash.get(tx_hash)
-
-    def add_all(self, transactions: Iterable[Transaction]) -> None:
-        """Record decoded transactions, forgetting the oldest beyond the capacity."""
-        with self._lock:
-            by_hash = self._by_hash
-            for tx in transactions:
-                by_hash[tx.hash] = tx
-            excess = len(by_hash) - self.capacity
-            if excess > 0:
-                for stale in list(itertools.islice(by_hash, excess)):
-                    del by_hash[stale]
-
-
-def decode_proposal(
-    data: bytes, suite: CryptoSuite, chain_id: int, known: KnownTransactions
-) -> Block:
-    """Decode a proposed block as :func:`~baychain.ledger.block.decode_block` does, but take
-    each transaction that ``known`` returns with exactly the same bytes instead of decoding
-    it and checking its signature again.
-
-    ``known`` must only return transactions decoded for ``chain_id`` with ``suite`` (as the
-    pool's are). A transaction's hash is the suite hash of its bytes, so a hit with equal
-    bytes is the transaction ``decode_transaction`` would return. Raises what
-    ``decode_block`` raises.
-    """
-    fields = rlp.decode_list(rlp.decode(data), 3, name="block")
-    header = header_from_item(fields[0])
-    raw_txs = rlp.decode_list(fields[1], name="block transactions")
-    transactions = []
-    for index, item in enumerate(raw_txs):
-        raw = rlp.decode_bytes(item, name=f"block transaction {index}")
-        pooled = known(suite.hash(raw))
-        if pooled is not None and pooled.raw == raw:
-            transactions.append(pooled)
-            continue
-        try:
-            transactions.append(decode_transaction(raw, suite, chain_id))
-        except InvalidTransaction as exc:
-            raise InvalidBlock(
-                f"block {header.height}: transaction {index} is invalid: {exc}"
-            ) from exc
-    certificate = rlp.decode_bytes(fields[2], name="block certificate")
-    return Block(header=header, transactions=tuple(transactions), certificate=certificate)
-
-
-def proposal_header(data: bytes) -> Header:
-    """The header of an encoded block, without decoding its transactions.
-
-    Raise :class:`~baychain.errors.DecodingError` when the block's structure does not parse.
-    """
-    fields = rlp.decode_list(rlp.decode(data), 3, name="block")
-    return header_from_item(fields[0])
+log = logging.getLogger("baychain.bft")
 
 
 def schedule_from_genesis(genesis: Genesis) -> ValidatorSchedule:
@@ -210,29 +123,29 @@ class BftApplication:
     def validate_block(self, height: Height, block: bytes) -> tuple[Hash32 | None, bool]:
         """(hash of ``block`` or None if it does not parse, whether it is valid at ``height``).
 
-        Valid means: it decodes, claims ``height``, was proposed by a validator of that
-        height, extends the head and re-executes to exactly its header.
+        Valid means: it decodes, claims ``height``, and passes
+        :meth:`Chain.validate_block <baychain.node.chain.Chain.validate_block>` against the
+        validator set of ``height`` (which states every block rule). A refused block is
+        logged with the reason, so a validator that prevotes nil can be diagnosed.
         """
-        suite = self.chain.suite
         try:
-            header = proposal_header(block)
-        except DecodingError:
+            header = decode_header_only(block)
+        except DecodingError as exc:
+            log.warning("refusing the proposal for height %d: it does not parse: %s", height, exc)
             return None, False
-        claimed = header_hash(header, suite)
+        claimed = header_hash(header, self.chain.suite)
         if claimed in self._kept:
             return claimed, True
-        if header.height != height or self.chain.height + 1 != height:
-            return claimed, False
-        if self.validator_set_at(height).get(header.proposer) is None:
-            return claimed, False
         try:
-            decoded = decode_proposal(block, suite, self.chain.chain_id, self.known)
-        except (DecodingError, InvalidBlock):
-            return claimed, False
-        self.verified.add_all(decoded.transactions)
-        try:
-            proposed = self.chain.validate_block(decoded)
-        except InvalidBlock:
+            if header.height != height:
+                raise InvalidBlock(f"it claims height {header.height}")
+            decoded = decode_block(block, self.chain.suite, self.chain.chain_id, self.known)
+            self.verified.add_all(decoded.transactions)
+            proposed = self.chain.validate_block(decoded, self.validator_set_at(height))
+        except (DecodingError, InvalidBlock) as exc:
+            log.warning(
+                "refusing block 0x%s proposed for height %d: %s", claimed.hex(), height, exc
+            )
             return claimed, False
         self._kept[proposed.block_hash] = proposed
         return proposed.block_hash, True
@@ -256,9 +169,8 @@ class BftApplication:
             return None
         proposed = self._kept.get(block_hash_)
         if proposed is None:
-            proposed = self.chain.validate_block(
-                decode_proposal(block, self.chain.suite, self.chain.chain_id, self.known)
-            )
+            decoded = decode_block(block, self.chain.suite, self.chain.chain_id, self.known)
+            proposed = self.chain.validate_block(decoded, self.validator_set_at(height))
         final = replace(proposed, block=replace(proposed.block, certificate=certificate))
         self.chain.commit(final)
         self._forget_through(height)
@@ -269,7 +181,8 @@ class BftApplication:
 
         Checks, in order: it is the block after the head (or one already stored with the
         same hash, then None is returned); its certificate decodes and proves its hash
-        against the validator set of its height; it re-executes to exactly its header.
+        against the validator set of its height (cheap, and it rejects junk before any
+        execution); then the block rules of ``Chain.validate_block``.
         Raise :class:`InvalidBlock` (``InvalidCommitCertificate`` for the certificate).
         """
         suite = self.chain.suite
@@ -295,7 +208,7 @@ class BftApplication:
             self.chain.chain_id,
             height=height,
         )
-        proposed = self.chain.validate_block(block)
+        proposed = self.chain.validate_block(block, self.validator_set_at(height))
         self.chain.commit(proposed)
         self._forget_through(height)
         return proposed

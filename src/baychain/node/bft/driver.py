@@ -53,7 +53,6 @@ from baychain.consensus.events import (
     BlockValidated,
     Event,
     MessageReceived,
-    PeerId,
     Persisted,
     ProposalBuilt,
     TimeoutFired,
@@ -88,7 +87,7 @@ from baychain.node.bft.tx_gossip import GossipPipeline
 from baychain.node.chain import ProposedBlock
 from baychain.node.node import Node
 from baychain.node.solo.driver import wall_clock_ms
-from baychain.primitives import Height
+from baychain.primitives import Height, PeerId
 
 __all__ = ["BftDriver"]
 
@@ -117,7 +116,6 @@ class BftDriver:
         empty_blocks: bool = True,
         schedule: ValidatorSchedule | None = None,
         clock_ms: Callable[[], int] = wall_clock_ms,
-        on_commit: Callable[[ProposedBlock], None] | None = None,
     ) -> None:
         self.node = node
         self.chain = node.chain
@@ -127,7 +125,6 @@ class BftDriver:
         self.timeouts = timeouts or TimeoutConfig()
         self.empty_blocks = empty_blocks
         self.clock_ms = clock_ms
-        self.on_commit = on_commit
         self._key = validator_key
         self._store = signer_store
         identity = NodeIdentity.from_private_key(
@@ -313,9 +310,7 @@ class BftDriver:
             await asyncio.sleep(wait_ms / 1000)
         if generation != self._generation or self._stopping.is_set():
             return
-        candidates = self.node.mempool.select_for_block(
-            self.node.genesis.block_gas_limit, self.node.max_block_txs
-        )
+        candidates = self.node.select_candidates()
         now = self.clock_ms()
         try:
             block_hash, block = await self._on_worker(
@@ -370,22 +365,7 @@ class BftDriver:
         self._request_blocks()
 
     def _report(self, proposed: ProposedBlock) -> None:
-        header = proposed.block.header
-        with self.chain.state() as view:
-            self.node.mempool.remove_committed(proposed.block.transactions, view)
-        for tx, reason in proposed.rejected:
-            log.info("left out tx 0x%s: %s", tx.hash.hex(), reason)
-        log.info(
-            "committed height=%d hash=0x%s txs=%d gas=%d state_root=0x%s",
-            header.height,
-            proposed.block_hash.hex(),
-            len(proposed.block.transactions),
-            header.gas_used,
-            header.state_root.hex(),
-        )
-        self.node.notify_committed(proposed)
-        if self.on_commit is not None:
-            self.on_commit(proposed)
+        self.node.after_commit(proposed)
         if self.node.mempool.pending_count:
             self._handle(self._generation, TransactionsAvailable())
 

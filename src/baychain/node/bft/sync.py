@@ -28,9 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from baychain.codec import rlp
-from baychain.consensus.events import PeerId
 from baychain.errors import DecodingError
-from baychain.primitives import Hash32
+from baychain.primitives import Hash32, PeerId
 
 __all__ = [
     "MAX_BLOCKS_PER_RESPONSE",

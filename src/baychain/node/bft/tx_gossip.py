@@ -8,7 +8,7 @@
   so the event loop stays free for consensus messages, then admits the transactions to
   the pool on the loop, in arrival order. What the pool accepts is queued for relay; a
   peer that sent invalid ones is scored. A transaction a proposal already brought (see
-  :class:`~baychain.node.bft.application.VerifiedTransactions`) is not checked again, and what
+  :class:`~baychain.node.pool.verified.VerifiedTransactions`) is not checked again, and what
   the intake checks is recorded there for the proposals to come;
 - **backpressure**: over :data:`INTAKE_BACKLOG_TXS` transactions waiting, the frame
   handler returns an awaitable, so the transport reads no more from that peer until the
@@ -29,13 +29,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from baychain.consensus.events import PeerId
 from baychain.errors import InvalidTransaction, TransactionRejected
 from baychain.ledger.transactions import Transaction
 from baychain.network.gossip import TransactionGossip, invalid_batch_reason
 from baychain.network.transport import PeerManager
-from baychain.node.bft.application import VerifiedTransactions
 from baychain.node.node import Node
+from baychain.node.pool.verified import VerifiedTransactions
+from baychain.primitives import PeerId
 
 __all__ = ["GOSSIP_FLUSH_MS", "INTAKE_BACKLOG_TXS", "GossipPipeline"]
 

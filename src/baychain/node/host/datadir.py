@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,24 @@ from typing import Any
 from baychain.crypto import dev_private_keys, get_suite
 from baychain.crypto.keystore import decrypt_key, encrypt_key
 from baychain.errors import ConfigError
+from baychain.files import write_private
 from baychain.node.genesis import Genesis, GenesisAccount, Validator
-from baychain.node.host.settings import NodeConfig, render_config
+from baychain.node.host.settings import (
+    DEFAULT_NODE_NAME,
+    DEFAULT_P2P_PORT,
+    DEFAULT_RPC_PORT,
+    NodeConfig,
+    render_config,
+)
 from baychain.primitives import Address
 
 PASSWORD_ENV = "BAYCHAIN_KEY_PASSWORD"
 DEFAULT_CHAIN_ID = 20_261
 DEFAULT_BLOCK_GAS_LIMIT = 60_000_000
 DEFAULT_BLOCK_INTERVAL_MS = 1_000
+DEFAULT_HARDFORK = "cancun"
+MAX_DEV_ACCOUNTS = 1_000
+"""Most development accounts a new chain may fund."""
 DEV_ACCOUNT_BALANCE_WEI = 10**6 * 10**18
 """One million coins per development account."""
 
@@ -67,27 +78,73 @@ def init_node_dir(
     chain_id: int = DEFAULT_CHAIN_ID,
     block_interval_ms: int = DEFAULT_BLOCK_INTERVAL_MS,
     block_gas_limit: int = DEFAULT_BLOCK_GAS_LIMIT,
-    hardfork: str = "cancun",
-    rpc_port: int = 8545,
-    p2p_port: int = 30300,
+    hardfork: str = DEFAULT_HARDFORK,
+    rpc_port: int = DEFAULT_RPC_PORT,
+    p2p_port: int = DEFAULT_P2P_PORT,
 ) -> InitResult:
     """Create a single-validator chain in ``directory``; refuse to overwrite an existing one."""
-    suite = get_suite(crypto)
     if (directory / "genesis.json").exists() or (directory / "node.toml").exists():
         raise ConfigError(
             f"{directory} already holds a chain (genesis.json or node.toml exists); "
             "choose another --dir or remove it first"
         )
-    if not 0 <= dev_accounts <= 1_000:
-        raise ConfigError("--dev-accounts must be between 0 and 1000")
-    directory.mkdir(parents=True, exist_ok=True)
-    keys_dir = directory / "keys"
-    keys_dir.mkdir(exist_ok=True)
+    genesis, accounts = create_genesis(
+        crypto,
+        ((DEFAULT_NODE_NAME, directory / "keys"),),
+        dev_accounts=dev_accounts,
+        chain_id=chain_id,
+        block_interval_ms=block_interval_ms,
+        block_gas_limit=block_gas_limit,
+        hardfork=hardfork,
+    )
+    (directory / "genesis.json").write_text(json.dumps(genesis.to_json(), indent=2) + "\n")
+    (directory / "node.toml").write_text(
+        render_config(
+            {
+                "node": {"name": DEFAULT_NODE_NAME},
+                "rpc": {"port": rpc_port},
+                "p2p": {"port": p2p_port},
+            }
+        )
+    )
+    if accounts:
+        (directory / "dev-accounts.json").write_text(
+            json.dumps(dev_accounts_document(accounts), indent=2) + "\n"
+        )
+    return InitResult(directory, genesis, genesis.validators[0].address, accounts)
 
-    validator_key = suite.new_private_key()
-    write_validator_key(keys_dir, crypto, validator_key)
+
+def create_genesis(
+    crypto: str,
+    validators: Sequence[tuple[str, Path]],
+    *,
+    dev_accounts: int = 0,
+    extra_alloc: tuple[tuple[Address, GenesisAccount], ...] = (),
+    chain_id: int = DEFAULT_CHAIN_ID,
+    block_interval_ms: int = DEFAULT_BLOCK_INTERVAL_MS,
+    block_gas_limit: int = DEFAULT_BLOCK_GAS_LIMIT,
+    hardfork: str = DEFAULT_HARDFORK,
+) -> tuple[Genesis, tuple[DevAccount, ...]]:
+    """The genesis of a new chain, with its funded development accounts.
+
+    ``validators`` names each genesis validator and the keys directory its fresh
+    consensus key is written to (:func:`write_validator_key`); each has power 1.
+    The alloc funds the first ``dev_accounts`` development accounts and adds
+    ``extra_alloc``. The base fee is 0. Bad arguments (a development-account count
+    out of range, an address funded twice) raise :class:`ConfigError` before any
+    key is written.
+    """
+    suite = get_suite(crypto)
+    if not 0 <= dev_accounts <= MAX_DEV_ACCOUNTS:
+        raise ConfigError(f"--dev-accounts must be between 0 and {MAX_DEV_ACCOUNTS}")
     accounts = make_dev_accounts(crypto, dev_accounts)
-    public_key = suite.public_key(validator_key)
+    alloc = merge_alloc(dev_alloc(accounts), extra_alloc)
+    entries = []
+    for name, keys_dir in validators:
+        key = suite.new_private_key()
+        write_validator_key(keys_dir, crypto, key)
+        public_key = suite.public_key(key)
+        entries.append(Validator(name, public_key, 1, suite.address(public_key)))
     genesis = Genesis(
         chain_id=chain_id,
         crypto=crypto,
@@ -95,16 +152,26 @@ def init_node_dir(
         block_gas_limit=block_gas_limit,
         base_fee_per_gas=0,
         block_interval_ms=block_interval_ms,
-        validators=(Validator("node0", public_key, 1, suite.address(public_key)),),
-        alloc=dev_alloc(accounts),
+        validators=tuple(entries),
+        alloc=alloc,
     )
-    (directory / "genesis.json").write_text(json.dumps(genesis.to_json(), indent=2) + "\n")
-    (directory / "node.toml").write_text(render_config("node0", rpc_port, p2p_port))
-    if accounts:
-        (directory / "dev-accounts.json").write_text(
-            json.dumps(dev_accounts_document(accounts), indent=2) + "\n"
-        )
-    return InitResult(directory, genesis, suite.address(public_key), accounts)
+    return genesis, accounts
+
+
+def merge_alloc(
+    base: tuple[tuple[Address, GenesisAccount], ...],
+    extra: tuple[tuple[Address, GenesisAccount], ...],
+) -> tuple[tuple[Address, GenesisAccount], ...]:
+    """``base`` and ``extra`` as one alloc sorted by address; raise ConfigError on a repeat."""
+    merged = dict(base)
+    for address, account in extra:
+        if address in merged:
+            raise ConfigError(
+                f"genesis account 0x{address.hex()} is given twice (a development account "
+                "or a repeated extra allocation); each address may be funded once"
+            )
+        merged[address] = account
+    return tuple(sorted(merged.items()))
 
 
 def write_validator_key(keys_dir: Path, crypto: str, private_key: bytes) -> None:
@@ -118,9 +185,9 @@ def write_validator_key(keys_dir: Path, crypto: str, private_key: bytes) -> None
     password = os.environ.get(PASSWORD_ENV)
     if password is None:
         password = secrets.token_urlsafe(24)
-        _write_private(keys_dir / "password", password + "\n")
+        write_private(keys_dir / "password", password + "\n")
     keystore = encrypt_key(suite, private_key, password)
-    _write_private(keys_dir / "validator.json", json.dumps(keystore, indent=2) + "\n")
+    write_private(keys_dir / "validator.json", json.dumps(keystore, indent=2) + "\n")
 
 
 def make_dev_accounts(crypto: str, count: int) -> tuple[DevAccount, ...]:
@@ -166,9 +233,3 @@ def load_validator_key(config: NodeConfig, crypto: str) -> bytes:
                 f"no key password: set {PASSWORD_ENV} or create {config.password_file}"
             ) from None
     return decrypt_key(suite, keystore, password)
-
-
-def _write_private(path: Path, text: str) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(text)

@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,16 +34,18 @@ from baychain.node.localnet.network_dir import (
     NodeEndpoints,
     node_name,
 )
+from baychain.node.localnet.processes import log_tail, port_free
 
 __all__ = [
     "COMMIT_TIMEOUT_S",
     "STOP_TIMEOUT_S",
     "HeightProbe",
+    "RecordedNode",
     "RunningNetwork",
     "check_ports_free",
     "check_ports_free_at",
     "down",
-    "log_tail",
+    "read_network_file",
     "running_pids",
     "start_network",
     "stdout_log",
@@ -65,20 +66,11 @@ def stdout_log(node: NodeEndpoints) -> Path:
     return node.directory / "logs" / "stdout.log"
 
 
-def log_tail(node: NodeEndpoints, lines: int = 20) -> str:
-    """The last ``lines`` lines of a node's stdout.log (empty if there is none)."""
-    try:
-        text = stdout_log(node).read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
 def check_ports_free(layout: NetworkLayout) -> None:
     """Raise :class:`LaunchError` naming the first node port something already listens on."""
     for node in layout.nodes:
         for kind, port in (("JSON-RPC", node.rpc_port), ("p2p", node.p2p_port)):
-            if not _port_free(port):
+            if not port_free(port):
                 raise LaunchError(
                     f"{node.name}'s {kind} port {HOST}:{port} is in use; stop what listens "
                     f"there (`baychain down --dir {layout.directory}` if it is this network) "
@@ -90,22 +82,11 @@ def check_ports_free_at(nodes: int, base_rpc_port: int, base_p2p_port: int) -> N
     """Before creating a network: raise :class:`LaunchError` if one of its ports is taken."""
     for offset in range(nodes):
         for kind, port in (("JSON-RPC", base_rpc_port + offset), ("p2p", base_p2p_port + offset)):
-            if 0 < port < 65_536 and not _port_free(port):
+            if 0 < port < 65_536 and not port_free(port):
                 raise LaunchError(
                     f"{kind} port {HOST}:{port} (for {node_name(offset)}) is in use; stop what "
                     "listens there or choose other ports with --base-rpc-port / --base-p2p-port"
                 )
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # The node's listener sets SO_REUSEADDR too, so a port in TIME_WAIT is free.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((HOST, port))
-        except OSError:
-            return False
-    return True
 
 
 @dataclass
@@ -151,7 +132,7 @@ class RunningNetwork:
                 raise LaunchError(
                     f"{node.name} exited during start (status "
                     f"{self.processes[node.name].returncode}); the end of "
-                    f"{stdout_log(node)}:\n{log_tail(node)}"
+                    f"{stdout_log(node)}:\n{log_tail(stdout_log(node))}"
                 )
             heights = {node.name: probe(node.rpc_url) for node in self.layout.nodes}
             answering = [h for h in heights.values() if h is not None]
@@ -200,7 +181,7 @@ class RunningNetwork:
                             status = self.processes[node.name].returncode
                             out.write(
                                 f"{node.name} exited (status {status})"
-                                f"; the end of {stdout_log(node)}:\n{log_tail(node)}\n"
+                                f"; the end of {stdout_log(node)}:\n{log_tail(stdout_log(node))}\n"
                             )
                             out.flush()
                             self.write_network_file()
@@ -277,10 +258,51 @@ def start_network(
 
 
 def write_network_file(layout: NetworkLayout, pids: dict[str, int | None]) -> None:
-    """Write DIR/network.json atomically (scripts may read it while it changes)."""
-    temporary = layout.network_file.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(layout.document(pids), indent=2) + "\n")
-    temporary.replace(layout.network_file)
+    """Write DIR/network.json with each node's pid (None when not running)."""
+    _replace_json(layout.network_file, layout.document(pids))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedNode:
+    """A node as DIR/network.json records it."""
+
+    name: str
+    pid: int | None
+    """None when the launcher recorded it as not running."""
+    directory: str
+
+
+def read_network_file(directory: Path) -> tuple[dict[str, Any], list[RecordedNode]]:
+    """DIR/network.json: the whole document and its nodes.
+
+    Raise :class:`LaunchError` when there is none (nothing was started there) or
+    it cannot be read.
+    """
+    path = directory / NETWORK_FILE
+    try:
+        document = json.loads(path.read_text())
+        nodes = [
+            RecordedNode(str(n["name"]), _pid(n.get("pid")), str(n["dir"]))
+            for n in document["nodes"]
+        ]
+    except FileNotFoundError:
+        raise LaunchError(
+            f"no {NETWORK_FILE} in {directory}: nothing was started there by `baychain up`"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise LaunchError(f"{path} is unreadable: {error}") from None
+    return document, nodes
+
+
+def _pid(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def _replace_json(path: Path, document: dict[str, Any]) -> None:
+    """Write ``path`` atomically (scripts may read it while it changes)."""
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(document, indent=2) + "\n")
+    temporary.replace(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,25 +321,16 @@ def down(directory: Path, *, timeout_s: float = STOP_TIMEOUT_S) -> list[StopRepo
     A pid is signalled only while ``/proc/PID/cmdline`` shows a ``baychain`` process
     for that node's directory, so a pid the system reused is never touched.
     """
-    path = directory / NETWORK_FILE
-    try:
-        document = json.loads(path.read_text())
-        entries = [(str(n["name"]), n.get("pid"), str(n["dir"])) for n in document["nodes"]]
-    except FileNotFoundError:
-        raise LaunchError(
-            f"no {NETWORK_FILE} in {directory}: nothing was started there by `baychain up`"
-        ) from None
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise LaunchError(f"{path} is unreadable: {error}") from None
+    document, recorded = read_network_file(directory)
     ours: dict[str, int] = {}
     reports: list[StopReport] = []
-    for name, pid, node_dir in entries:
-        if isinstance(pid, int) and _is_node_process(pid, node_dir):
+    for node in recorded:
+        if node.pid is not None and _is_node_process(node.pid, node.directory):
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            ours[name] = pid
+                os.kill(node.pid, signal.SIGTERM)
+            ours[node.name] = node.pid
         else:
-            reports.append(StopReport(name, pid if isinstance(pid, int) else None, "not running"))
+            reports.append(StopReport(node.name, node.pid, "not running"))
     deadline = time.monotonic() + timeout_s
     for name, pid in ours.items():
         while _is_alive(pid) and time.monotonic() < deadline:
@@ -329,24 +342,21 @@ def down(directory: Path, *, timeout_s: float = STOP_TIMEOUT_S) -> list[StopRepo
         else:
             reports.append(StopReport(name, pid, "stopped"))
     document["nodes"] = [dict(n, pid=None) for n in document["nodes"]]
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(document, indent=2) + "\n")
-    temporary.replace(path)
-    order = {name: i for i, (name, _, _) in enumerate(entries)}
+    _replace_json(directory / NETWORK_FILE, document)
+    order = {node.name: i for i, node in enumerate(recorded)}
     return sorted(reports, key=lambda r: order[r.name])
 
 
 def running_pids(directory: Path) -> dict[str, int]:
     """The nodes of DIR/network.json whose recorded process is still running."""
     try:
-        document = json.loads((directory / NETWORK_FILE).read_text())
-        entries = [(str(n["name"]), n.get("pid"), str(n["dir"])) for n in document["nodes"]]
-    except (OSError, ValueError, KeyError, TypeError):
+        _, recorded = read_network_file(directory)
+    except LaunchError:
         return {}
     return {
-        name: pid
-        for name, pid, node_dir in entries
-        if isinstance(pid, int) and _is_node_process(pid, node_dir)
+        node.name: node.pid
+        for node in recorded
+        if node.pid is not None and _is_node_process(node.pid, node.directory)
     }
 
 

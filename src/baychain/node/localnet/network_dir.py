@@ -23,7 +23,6 @@ Node ``I`` listens for JSON-RPC on ``base_rpc_port + I`` and for peers on
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,32 +30,41 @@ from typing import Any
 
 from baychain.crypto import get_suite
 from baychain.errors import ConfigError
+from baychain.files import write_private
 from baychain.network.pki import (
     CertifiedKey,
     create_consortium_ca,
     issue_node_certificate,
     write_tls_files,
 )
-from baychain.node.genesis import Genesis, GenesisAccount, Validator, load_genesis
+from baychain.node.genesis import Genesis, GenesisAccount, load_genesis
 from baychain.node.host.datadir import (
     DEFAULT_BLOCK_GAS_LIMIT,
     DEFAULT_BLOCK_INTERVAL_MS,
     DEFAULT_CHAIN_ID,
+    DEFAULT_HARDFORK,
     DevAccount,
+    create_genesis,
     dev_accounts_document,
-    dev_alloc,
-    make_dev_accounts,
-    write_validator_key,
+    merge_alloc,
 )
-from baychain.node.host.settings import render_config
+from baychain.node.host.settings import (
+    DEFAULT_P2P_PORT,
+    DEFAULT_RPC_PORT,
+    parse_config,
+    render_config,
+)
+from baychain.node.localnet.processes import HOST
 from baychain.primitives import Address
 
 __all__ = [
     "DEFAULT_BASE_P2P_PORT",
     "DEFAULT_BASE_RPC_PORT",
+    "DEFAULT_DEV_ACCOUNTS",
     "HOST",
     "MAX_NODES",
     "NETWORK_FILE",
+    "TLS_DIR",
     "NetworkLayout",
     "NodeEndpoints",
     "init_network_dir",
@@ -65,13 +73,17 @@ __all__ = [
     "read_network_dir",
 ]
 
-DEFAULT_BASE_RPC_PORT = 8545
-DEFAULT_BASE_P2P_PORT = 30300
-HOST = "127.0.0.1"
-"""Every node of a local network listens on loopback only."""
+DEFAULT_BASE_RPC_PORT = DEFAULT_RPC_PORT
+"""Node ``I`` of a local network gets JSON-RPC port ``base_rpc_port + I``."""
+DEFAULT_BASE_P2P_PORT = DEFAULT_P2P_PORT
+"""Node ``I`` of a local network gets p2p port ``base_p2p_port + I``."""
+DEFAULT_DEV_ACCOUNTS = 5
+"""Development accounts a local network funds unless told otherwise."""
 MAX_NODES = 64
 NETWORK_FILE = "network.json"
 CA_NAME = "BayChain local consortium CA"
+TLS_DIR = "tls"
+"""Each node's certificate, key and CA certificate, relative to its directory ([p2p] tls_dir)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,13 +157,13 @@ def init_network_dir(
     *,
     nodes: int,
     crypto: str,
-    dev_accounts: int = 5,
+    dev_accounts: int = DEFAULT_DEV_ACCOUNTS,
     chain_id: int = DEFAULT_CHAIN_ID,
     base_rpc_port: int = DEFAULT_BASE_RPC_PORT,
     base_p2p_port: int = DEFAULT_BASE_P2P_PORT,
     block_interval_ms: int = DEFAULT_BLOCK_INTERVAL_MS,
     block_gas_limit: int = DEFAULT_BLOCK_GAS_LIMIT,
-    hardfork: str = "cancun",
+    hardfork: str = DEFAULT_HARDFORK,
     extra_alloc: tuple[tuple[Address, GenesisAccount], ...] = (),
 ) -> NetworkLayout:
     """Create a ``nodes``-validator network in ``directory``; refuse a non-empty directory.
@@ -163,11 +175,9 @@ def init_network_dir(
     :class:`ConfigError` for bad arguments, including an address that is both a
     development account and in ``extra_alloc`` or twice in ``extra_alloc``.
     """
-    suite = get_suite(crypto)
+    get_suite(crypto)  # an unknown suite is refused before anything else
     if not 1 <= nodes <= MAX_NODES:
         raise ConfigError(f"--nodes must be between 1 and {MAX_NODES}, got {nodes}")
-    if not 0 <= dev_accounts <= 1_000:
-        raise ConfigError("--dev-accounts must be between 0 and 1000")
     for option, base in (("--base-rpc-port", base_rpc_port), ("--base-p2p-port", base_p2p_port)):
         if not 1 <= base <= 65_535 - nodes + 1:
             raise ConfigError(f"{option} {base} leaves no room for {nodes} ports below 65536")
@@ -179,28 +189,19 @@ def init_network_dir(
             "or remove it first (run `baychain down --dir` if its network is running)"
         )
 
-    accounts = make_dev_accounts(crypto, dev_accounts)
-    alloc = merge_alloc(dev_alloc(accounts), extra_alloc)
     endpoints = tuple(
         NodeEndpoints(node_name(i), directory / node_name(i), base_rpc_port + i, base_p2p_port + i)
         for i in range(nodes)
     )
-    directory.mkdir(parents=True, exist_ok=True)
-    validators = []
-    for node in endpoints:
-        key = suite.new_private_key()
-        write_validator_key(node.directory / "keys", crypto, key)
-        public_key = suite.public_key(key)
-        validators.append(Validator(node.name, public_key, 1, suite.address(public_key)))
-    genesis = Genesis(
+    genesis, accounts = create_genesis(
+        crypto,
+        [(node.name, node.directory / "keys") for node in endpoints],
+        dev_accounts=dev_accounts,
+        extra_alloc=extra_alloc,
         chain_id=chain_id,
-        crypto=crypto,
-        hardfork=hardfork,
-        block_gas_limit=block_gas_limit,
-        base_fee_per_gas=0,
         block_interval_ms=block_interval_ms,
-        validators=tuple(validators),
-        alloc=alloc,
+        block_gas_limit=block_gas_limit,
+        hardfork=hardfork,
     )
     genesis_text = json.dumps(genesis.to_json(), indent=2) + "\n"
     (directory / "genesis.json").write_text(genesis_text)
@@ -217,43 +218,23 @@ def init_network_dir(
         peers = [other.p2p_address for other in endpoints if other is not node]
         if nodes > 1:
             certificate = issue_node_certificate(ca, node.name, hosts=(HOST,))
-            write_tls_files(node.directory / "tls", certificate, ca.certificate)
+            write_tls_files(node.directory / TLS_DIR, certificate, ca.certificate)
         (node.directory / "node.toml").write_text(
             render_network_config(node.name, node.rpc_port, node.p2p_port, peers)
         )
     return NetworkLayout(directory, genesis, endpoints, accounts)
 
 
-def merge_alloc(
-    base: tuple[tuple[Address, GenesisAccount], ...],
-    extra: tuple[tuple[Address, GenesisAccount], ...],
-) -> tuple[tuple[Address, GenesisAccount], ...]:
-    """``base`` and ``extra`` as one alloc sorted by address; raise ConfigError on a repeat."""
-    merged = dict(base)
-    for address, account in extra:
-        if address in merged:
-            raise ConfigError(
-                f"genesis account 0x{address.hex()} is given twice (a development account "
-                "or a repeated extra allocation); each address may be funded once"
-            )
-        merged[address] = account
-    return tuple(sorted(merged.items()))
-
-
 def render_network_config(name: str, rpc_port: int, p2p_port: int, peers: list[str]) -> str:
-    """node.toml of one network node: the solo defaults plus, with peers, the BFT keys."""
-    text = render_config(name, rpc_port, p2p_port)
-    if not peers:
-        return text
-    p2p_section = f'[p2p]\nhost = "{HOST}"\nport = {p2p_port}\n'
-    if p2p_section not in text:
-        raise ConfigError("node.toml template changed: cannot place the [p2p] peers")
-    peer_list = ", ".join(f'"{peer}"' for peer in peers)
-    extended = p2p_section + f'peers = [{peer_list}]\ntls_dir = "tls"\n'
-    return (
-        text.replace(p2p_section, extended)
-        + '\n[consensus]\nsigner_state_file = "data/signer-state.json"\n'
-    )
+    """node.toml of one network node: its name and ports, and with peers, them and its TLS files."""
+    overrides: dict[str, dict[str, Any]] = {
+        "node": {"name": name},
+        "rpc": {"port": rpc_port},
+        "p2p": {"port": p2p_port},
+    }
+    if peers:
+        overrides["p2p"] |= {"peers": peers, "tls_dir": TLS_DIR}
+    return render_config(overrides)
 
 
 def read_network_dir(directory: Path) -> NetworkLayout:
@@ -264,23 +245,20 @@ def read_network_dir(directory: Path) -> NetworkLayout:
         node_dir = directory / validator.name
         config_file = node_dir / "node.toml"
         try:
-            config = tomllib.loads(config_file.read_text())
+            document = tomllib.loads(config_file.read_text())
         except (OSError, tomllib.TOMLDecodeError) as error:
             raise ConfigError(
                 f"{directory} is not a complete network directory: {config_file}: {error}"
             ) from None
-        rpc_port = int(config.get("rpc", {}).get("port", DEFAULT_BASE_RPC_PORT))
-        p2p_port = int(config.get("p2p", {}).get("port", DEFAULT_BASE_P2P_PORT))
-        nodes.append(NodeEndpoints(validator.name, node_dir, rpc_port, p2p_port))
+        config = parse_config(document, root=node_dir, source=str(config_file))
+        nodes.append(NodeEndpoints(validator.name, node_dir, config.rpc_port, config.p2p_port))
     return NetworkLayout(directory, genesis, tuple(nodes), _read_dev_accounts(directory))
 
 
 def _write_ca(directory: Path, ca: CertifiedKey) -> None:
     directory.mkdir(exist_ok=True)
     (directory / "ca.crt").write_bytes(ca.certificate_pem())
-    descriptor = os.open(directory / "ca.key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(ca.private_key_pem())
+    write_private(directory / "ca.key", ca.private_key_pem())
 
 
 def _read_dev_accounts(directory: Path) -> tuple[DevAccount, ...]:

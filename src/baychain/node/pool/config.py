@@ -1,7 +1,8 @@
 """The bounds of the transaction pool: how much it holds and what it asks of a replacement.
 
-Every bound is configuration (a deployment may change it in ``node.toml``); the
-defaults below suit a laptop-sized node and follow the magnitudes go-ethereum's
+Every bound is configuration (a deployment may change it in ``node.toml``, whose
+``[mempool]`` keys take their defaults from the constants below); the defaults
+suit a laptop-sized node and follow the magnitudes go-ethereum's
 ``legacypool`` uses for the same knobs (``PriceBump``, ``AccountSlots``,
 ``GlobalSlots``; ``txMaxSize``).
 """

@@ -17,7 +17,8 @@ Glossary
 Admission (:meth:`Mempool.add_raw`, :meth:`Mempool.add`) checks, in this order:
 size, decoding with signature and chain id, intrinsic gas, block gas limit, fee
 cap against the base fee, duplicate hash, nonce too low, nonce gap, funds,
-replacement fee bump, pool bounds. Each failure raises its own
+replacement fee bump, pool bounds. The validity rules among them are the checks of
+:mod:`baychain.ledger.validity`; each failure raises its own
 :class:`~baychain.errors.BayChainError` subclass and leaves the pool's contents
 as they were, except that the sender's transactions the committed state has
 made stale (nonce used) or unaffordable (balance fallen) are forgotten first.
@@ -62,22 +63,26 @@ from typing import Protocol
 from baychain.crypto.suite import CryptoSuite
 from baychain.errors import (
     AlreadyKnown,
-    FeeTooLow,
-    GasLimitExceeded,
-    InsufficientFunds,
-    IntrinsicGasTooLow,
     InvalidTransaction,
-    NonceTooHigh,
-    NonceTooLow,
     PoolBytesFull,
     PoolFull,
     ReplacementUnderpriced,
     SenderPoolFull,
     TransactionTooLarge,
-    WrongChainId,
 )
-from baychain.ledger.intrinsic_gas import TX_BASE_COST, intrinsic_gas
+from baychain.ledger.intrinsic_gas import TX_BASE_COST
 from baychain.ledger.transactions import Transaction, decode_transaction, decode_transactions
+from baychain.ledger.validity import (
+    check_block_gas_limit,
+    check_chain_id,
+    check_fee_cap,
+    check_funds,
+    check_intrinsic_gas,
+    check_nonce_gap,
+    check_nonce_unused,
+    check_size,
+    transaction_cost,
+)
 from baychain.node.pool.config import MempoolConfig
 from baychain.primitives import Address, Hash32
 
@@ -105,11 +110,6 @@ class AccountReader(Protocol):
     def balance(self, address: Address) -> int:
         """The account's balance in wei (0 for an unknown account)."""
         ...
-
-
-def transaction_cost(tx: Transaction) -> int:
-    """Most wei ``tx`` can take from its sender: ``value + gas_limit * max_fee_per_gas``."""
-    return tx.value + tx.gas_limit * tx.max_fee_per_gas
 
 
 def is_fee_bump(old: Transaction, new: Transaction, bump_percent: int) -> bool:
@@ -185,8 +185,8 @@ class Mempool:
         Raise :class:`~baychain.errors.TransactionTooLarge` before decoding, then
         whatever ``decode_transaction`` raises (MalformedTransaction, a DecodingError;
         InvalidTransactionSignature, an InvalidSignature; WrongChainId;
-        UnsupportedTransactionType; InvalidTransaction for the EIP-2681 and EIP-1559
-        range rules), then the errors of :meth:`add`.
+        UnsupportedTransactionType; NonceLimitExceeded and PriorityFeeAboveMaxFee for the
+        EIP-2681 and EIP-1559 range rules), then the errors of :meth:`add`.
         """
         return self._admit(self.decode_raw(raw), accounts)
 
@@ -199,8 +199,7 @@ class Mempool:
         signatures of a batch in parallel this way).
         """
         # the size bound comes first so that oversized input costs no decoding
-        if len(raw) > self._config.max_tx_bytes:
-            raise TransactionTooLarge(len(raw), self._config.max_tx_bytes)
+        check_size(len(raw), self._config.max_tx_bytes)
         return decode_transaction(raw, self._suite, self._chain_id)
 
     def decode_raws(self, raws: Sequence[bytes]) -> list[Transaction | InvalidTransaction]:
@@ -210,41 +209,44 @@ class Mempool:
         Thread-safe like :meth:`decode_raw`. On an ``ecdsa`` chain one call recovers the
         whole batch's senders with the GIL released (``decode_transactions``).
         """
-        limit = self._config.max_tx_bytes
+        refusals = [self._size_refusal(raw) for raw in raws]
         decoded = iter(
             decode_transactions(
-                [raw for raw in raws if len(raw) <= limit], self._suite, self._chain_id
+                [raw for raw, refusal in zip(raws, refusals, strict=True) if refusal is None],
+                self._suite,
+                self._chain_id,
             )
         )
-        return [
-            next(decoded) if len(raw) <= limit else TransactionTooLarge(len(raw), limit)
-            for raw in raws
-        ]
+        return [next(decoded) if refusal is None else refusal for refusal in refusals]
+
+    def _size_refusal(self, raw: bytes) -> TransactionTooLarge | None:
+        """The size bound's refusal of ``raw`` (see :func:`check_size`), or None."""
+        try:
+            check_size(len(raw), self._config.max_tx_bytes)
+        except TransactionTooLarge as refusal:
+            return refusal
+        return None
 
     def add(self, tx: Transaction, accounts: AccountReader) -> Transaction:
         """Admit an already decoded transaction (for example one a peer relayed); return it.
 
         Checks size and chain id again (cheap), then the same rules as :meth:`add_raw`.
         """
-        if len(tx.raw) > self._config.max_tx_bytes:
-            raise TransactionTooLarge(len(tx.raw), self._config.max_tx_bytes)
-        if tx.chain_id != self._chain_id:
-            raise WrongChainId(self._chain_id, tx.chain_id)
+        # the encoding is within the size bound
+        check_size(len(tx.raw), self._config.max_tx_bytes)
+        # the transaction is signed for this chain
+        check_chain_id(self._chain_id, tx.chain_id)
         return self._admit(tx, accounts)
 
     def _admit(self, tx: Transaction, accounts: AccountReader) -> Transaction:
         """Run the stateful checks in their documented order and insert ``tx``."""
         config = self._config
         # the gas limit pays for the transaction's intrinsic cost
-        required = intrinsic_gas(tx)
-        if tx.gas_limit < required:
-            raise IntrinsicGasTooLow(required, tx.gas_limit)
+        check_intrinsic_gas(tx)
         # the transaction fits in a block at all
-        if tx.gas_limit > self._block_gas_limit:
-            raise GasLimitExceeded(tx.gas_limit, self._block_gas_limit)
+        check_block_gas_limit(tx.gas_limit, self._block_gas_limit)
         # the fee cap covers the base fee (EIP-1559)
-        if tx.max_fee_per_gas < self._base_fee:
-            raise FeeTooLow(self._base_fee, tx.max_fee_per_gas)
+        check_fee_cap(tx.max_fee_per_gas, self._base_fee)
         # the pool does not hold it already
         if tx.hash in self._by_hash:
             raise AlreadyKnown(tx.hash)
@@ -258,19 +260,16 @@ class Mempool:
             if self._forget_if_empty(tx.sender, sender):
                 sender = None
         # the nonce is not used up
-        if tx.nonce < account_nonce:
-            raise NonceTooLow(account_nonce, tx.nonce)
+        check_nonce_unused(account_nonce, tx.nonce)
         old = sender.txs.get(tx.nonce) if sender is not None else None
         # a new nonce is at most max_nonce_gap past the sender's next pending nonce
         if old is None:
             expected = sender.end if sender is not None else account_nonce
-            if tx.nonce - expected > config.max_nonce_gap:
-                raise NonceTooHigh(expected, tx.nonce, config.max_nonce_gap)
+            check_nonce_gap(expected, tx.nonce, config.max_nonce_gap)
         # the balance covers this transaction plus everything else the sender has pooled
         cost = transaction_cost(tx)
         pooled = 0 if sender is None else sender.cost - (0 if old is None else old.cost)
-        if pooled + cost > balance:
-            raise InsufficientFunds(pooled + cost, balance)
+        check_funds(pooled + cost, balance)
         entry = _Entry(tx=tx, cost=cost, size=len(tx.raw))
         if sender is not None and old is not None:
             # a replacement pays enough more than the transaction it evicts

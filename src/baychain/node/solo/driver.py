@@ -1,10 +1,10 @@
 """The asyncio driver of a solo node: reads the clock, asks the policy, seals and reports blocks.
 
 All I/O of block production lives here: the wall clock (the proposer's block
-timestamp), the worker thread that executes and commits a block so that the
-event loop keeps serving clients meanwhile, and the commit report. Pool access
-stays on the event-loop thread; only ``Chain.build_block`` and ``Chain.commit``
-run on the worker.
+timestamp) and the worker thread that executes and commits a block so that the
+event loop keeps serving clients meanwhile. Pool access stays on the event-loop
+thread (``Node.select_candidates``, ``Node.after_commit``); only
+``Node.build_and_commit`` runs on the worker.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from baychain.consensus.solo import SoloPolicy
-from baychain.ledger.transactions import Transaction
-from baychain.node.chain import ProposedBlock
 from baychain.node.node import Node
 
 log = logging.getLogger("baychain.node")
@@ -41,12 +39,10 @@ class SoloDriver:
         policy: SoloPolicy,
         *,
         clock_ms: Callable[[], int] = wall_clock_ms,
-        on_commit: Callable[[ProposedBlock], None] | None = None,
     ) -> None:
         self.node = node
         self.policy = policy
         self.clock_ms = clock_ms
-        self.on_commit = on_commit
         self._stopping = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="block")
 
@@ -66,40 +62,14 @@ class SoloDriver:
                     wait = min(self.policy.wait_ms(now, last_block_ms), POLL_INTERVAL_MS)
                     await self._sleep(max(wait, 1) / 1000)
                     continue
-                candidates = self.node.mempool.select_for_block(
-                    self.node.genesis.block_gas_limit, self.node.max_block_txs
-                )
+                candidates = self.node.select_candidates()
                 proposed = await loop.run_in_executor(
-                    self._executor, self._build_and_commit, candidates, now
+                    self._executor, self.node.build_and_commit, candidates, now
                 )
-                with self.node.chain.state() as view:
-                    self.node.mempool.remove_committed(candidates, view)
                 last_block_ms = proposed.block.header.timestamp_ms
-                self._report(proposed)
+                self.node.after_commit(proposed)
         finally:
             self._executor.shutdown(wait=True)
-
-    def _build_and_commit(self, candidates: list[Transaction], now_ms: int) -> ProposedBlock:
-        chain = self.node.chain
-        proposed = chain.build_block(candidates, now_ms, self.node.validator_address)
-        chain.commit(proposed)
-        return proposed
-
-    def _report(self, proposed: ProposedBlock) -> None:
-        header = proposed.block.header
-        for tx, reason in proposed.rejected:
-            log.info("left out tx 0x%s: %s", tx.hash.hex(), reason)
-        log.info(
-            "committed height=%d hash=0x%s txs=%d gas=%d state_root=0x%s",
-            header.height,
-            proposed.block_hash.hex(),
-            len(proposed.block.transactions),
-            header.gas_used,
-            header.state_root.hex(),
-        )
-        self.node.notify_committed(proposed)
-        if self.on_commit is not None:
-            self.on_commit(proposed)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
