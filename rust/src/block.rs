@@ -20,7 +20,7 @@ use crate::db::{DbError, PyStateDb};
 use crate::env::{read_block_env, read_tx, sender_attribute, BlockInputs};
 use crate::outcome::{AccountChange, StorageChange, TxOutcome};
 
-type StateCache<'py> = CacheDB<PyStateDb<'py>>;
+pub(crate) type StateCache = CacheDB<PyStateDb>;
 
 /// Name and explain a validation failure (`error_kind`, `error`).
 ///
@@ -28,7 +28,7 @@ type StateCache<'py> = CacheDB<PyStateDb<'py>>;
 /// `ENGINE_REFUSALS` in `src/baychain/execution/evm.py` (the rules themselves are written
 /// once in Python in `baychain.ledger.validity`); a new token needs an entry there, and
 /// `tests/execution/test_engine_refusals.py` fails until it has one.
-fn describe_invalid(
+pub(crate) fn describe_invalid(
     err: &InvalidTransaction,
     tx: &TxEnv,
     block: &BlockInputs,
@@ -109,8 +109,8 @@ fn describe_invalid(
 ///
 /// EIP-161: a touched account left empty is deleted. `CacheDB` does not do that on commit, so
 /// such accounts are marked self-destructed here, which `CacheDB::commit` turns into removal.
-fn diff_and_normalize(
-    cache: &StateCache<'_>,
+pub(crate) fn diff_and_normalize(
+    cache: &StateCache,
     state: &mut EvmState,
 ) -> (Vec<AccountChange>, Vec<StorageChange>) {
     let mut accounts = Vec::new();
@@ -167,7 +167,7 @@ fn diff_and_normalize(
 }
 
 /// Turn a valid transaction's execution result into its outcome.
-fn executed(
+pub(crate) fn executed(
     result: ExecutionResult,
     accounts: Vec<AccountChange>,
     storage: Vec<StorageChange>,

@@ -1,7 +1,8 @@
 //! The state reader: revm's `DatabaseRef` answered by a Python object.
 //!
-//! The Python object (the `StateReader` protocol of `baychain.execution.engine`) has four
-//! methods, called on demand with the GIL held:
+//! The Python object (the `StateReader` protocol of `baychain.execution.evm`) has four
+//! methods, called on demand; each call attaches to the interpreter (takes the GIL) for just
+//! that call, so the engine may run the EVM itself detached from it (see `call.rs`):
 //!
 //! - `account(address: bytes) -> (balance: int, nonce: int, code_hash: bytes) | None`
 //! - `code(code_hash: bytes) -> bytes`
@@ -50,36 +51,75 @@ impl From<PyErr> for DbError {
 }
 
 /// The Python state reader with its four bound methods looked up once.
-pub struct PyStateDb<'py> {
-    account: Bound<'py, PyAny>,
-    code: Bound<'py, PyAny>,
-    storage: Bound<'py, PyAny>,
-    block_hash: Bound<'py, PyAny>,
+///
+/// It holds no GIL-bound reference (`Py`, not `Bound`), so it can live in an EVM that runs
+/// detached from the interpreter; every method attaches for the length of one Python call
+/// (cheap when the GIL is already held, as on the block path).
+pub struct PyStateDb {
+    account: Py<PyAny>,
+    code: Py<PyAny>,
+    storage: Py<PyAny>,
+    block_hash: Py<PyAny>,
 }
 
-impl<'py> PyStateDb<'py> {
+impl PyStateDb {
     /// Look up the reader's methods; raise `AttributeError` if one is missing.
-    pub fn new(reader: &Bound<'py, PyAny>) -> PyResult<Self> {
+    pub fn new(reader: &Bound<'_, PyAny>) -> PyResult<Self> {
         Ok(Self {
-            account: reader.getattr("account")?,
-            code: reader.getattr("code")?,
-            storage: reader.getattr("storage")?,
-            block_hash: reader.getattr("block_hash")?,
+            account: reader.getattr("account")?.unbind(),
+            code: reader.getattr("code")?.unbind(),
+            storage: reader.getattr("storage")?.unbind(),
+            block_hash: reader.getattr("block_hash")?.unbind(),
         })
     }
-
-    fn py(&self) -> Python<'py> {
-        self.account.py()
-    }
 }
 
-impl DatabaseRef for PyStateDb<'_> {
+impl DatabaseRef for PyStateDb {
     type Error = DbError;
 
     fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, DbError> {
-        let py = self.py();
+        Python::attach(|py| self.account_in(py, address))
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, DbError> {
+        if code_hash == KECCAK_EMPTY || code_hash.is_zero() {
+            return Ok(Bytecode::default());
+        }
+        Python::attach(|py| {
+            let answer = self
+                .code
+                .bind(py)
+                .call1((PyBytes::new(py, code_hash.as_slice()),))?;
+            let raw = as_bytes(&answer, "db.code() result")?;
+            Bytecode::new_raw_checked(Bytes::copy_from_slice(raw))
+                .map_err(|e| DbError(value_error(format!("db.code() returned invalid code: {e}"))))
+        })
+    }
+
+    fn storage_ref(&self, address: Address, index: StorageKey) -> Result<StorageValue, DbError> {
+        Python::attach(|py| {
+            let slot = u256_to_py(py, &index)?;
+            let answer = self
+                .storage
+                .bind(py)
+                .call1((PyBytes::new(py, address.as_slice()), slot))?;
+            Ok(to_u256(&answer, "db.storage() result")?)
+        })
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, DbError> {
+        Python::attach(|py| {
+            let answer = self.block_hash.bind(py).call1((number,))?;
+            Ok(to_b256(&answer, "db.block_hash() result")?)
+        })
+    }
+}
+
+impl PyStateDb {
+    fn account_in(&self, py: Python<'_>, address: Address) -> Result<Option<AccountInfo>, DbError> {
         let answer = self
             .account
+            .bind(py)
             .call1((PyBytes::new(py, address.as_slice()),))?;
         if answer.is_none() {
             return Ok(None);
@@ -106,30 +146,5 @@ impl DatabaseRef for PyStateDb<'_> {
             code,
             ..Default::default()
         }))
-    }
-
-    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, DbError> {
-        if code_hash == KECCAK_EMPTY || code_hash.is_zero() {
-            return Ok(Bytecode::default());
-        }
-        let py = self.py();
-        let answer = self.code.call1((PyBytes::new(py, code_hash.as_slice()),))?;
-        let raw = as_bytes(&answer, "db.code() result")?;
-        Bytecode::new_raw_checked(Bytes::copy_from_slice(raw))
-            .map_err(|e| DbError(value_error(format!("db.code() returned invalid code: {e}"))))
-    }
-
-    fn storage_ref(&self, address: Address, index: StorageKey) -> Result<StorageValue, DbError> {
-        let py = self.py();
-        let slot = u256_to_py(py, &index)?;
-        let answer = self
-            .storage
-            .call1((PyBytes::new(py, address.as_slice()), slot))?;
-        Ok(to_u256(&answer, "db.storage() result")?)
-    }
-
-    fn block_hash_ref(&self, number: u64) -> Result<B256, DbError> {
-        let answer = self.block_hash.call1((number,))?;
-        Ok(to_b256(&answer, "db.block_hash() result")?)
     }
 }

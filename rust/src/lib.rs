@@ -7,6 +7,8 @@
 //! Python API (typed in `src/baychain/_evm.pyi`):
 //!
 //! - `run_transactions(env, txs, db) -> list[TxOutcome]`
+//! - `run_call(env, tx, db, time_limit_ms=None) -> TxOutcome`: one simulated call, run without
+//!   the GIL under a wall-clock limit (see `call.rs`)
 //! - `merge_diffs(outcomes) -> (accounts, storage)`: the block-level state diff
 //! - `deployed_code(outcomes) -> [(code_hash, code), ...]`: all code the outcomes deployed
 //! - `create_address(sender, nonce) -> bytes`: the address a CREATE deploys to
@@ -21,6 +23,7 @@
 //! - `REVM_VERSION`: the revm crate version compiled in
 
 mod block;
+mod call;
 mod convert;
 mod db;
 mod ecdsa;
@@ -40,6 +43,7 @@ const REVM_VERSION: &str = "43";
 fn _evm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(block::run_transactions, m)?)?;
     m.add_function(wrap_pyfunction!(block::create_address, m)?)?;
+    m.add_function(wrap_pyfunction!(call::run_call, m)?)?;
     m.add_function(wrap_pyfunction!(outcome::merge_diffs, m)?)?;
     m.add_function(wrap_pyfunction!(outcome::deployed_code, m)?)?;
     m.add_function(wrap_pyfunction!(merkle::merkle_root, m)?)?;

@@ -25,6 +25,7 @@ to JSON-RPC / HTTP codes at exactly one boundary (``rpc/``), never here.
      │    ├── IntrinsicGasTooLow(required, got)
      │    ├── NonceLimitExceeded(nonce)          EIP-2681: nonce at or above 2**64-1
      │    ├── PriorityFeeAboveMaxFee(tip, fee_cap)  EIP-1559: the tip is part of the fee cap
+     │    ├── GasLimitPriceOverflow(gas_limit, fee_cap)  gas limit x fee cap over 256 bits
      │    └── InitCodeTooLarge(size, limit)      EIP-3860: a creation's init code over the cap
      ├── TransactionRejected           a valid transaction the pool will not take now
      │    ├── NonceTooLow(expected, got)
@@ -38,7 +39,8 @@ to JSON-RPC / HTTP codes at exactly one boundary (``rpc/``), never here.
      │    ├── ReplacementUnderpriced(tx_hash)
      │    └── PoolFull(limit)
      │         ├── PoolBytesFull(limit)         the pool's byte bound
-     │         └── SenderPoolFull(sender, limit) one sender's transaction bound
+     │         ├── SenderPoolFull(sender, limit) one sender's transaction bound
+     │         └── SenderQueueFull(sender, limit, unit)  one sender's queued (gapped) bound
      ├── InvalidBlock                  a block that breaks a validity rule
      │    └── InvalidCommitCertificate(height, round)  no valid > 2/3 commit signatures
      ├── DoubleSignRefused(height, round, step)  a vote/proposal conflicting with one signed
@@ -177,6 +179,16 @@ class PriorityFeeAboveMaxFee(InvalidTransaction):
         super().__init__(f"max priority fee {tip} exceeds max fee per gas {fee_cap}")
 
 
+class GasLimitPriceOverflow(InvalidTransaction):
+    """A gas limit times fee cap (legacy: gas price) that does not fit 256 bits: no balance
+    could ever cover it (the Ethereum reference tests' GASLIMIT_PRICE_PRODUCT_OVERFLOW)."""
+
+    def __init__(self, gas_limit: int, fee_cap: int) -> None:
+        self.gas_limit = gas_limit
+        self.fee_cap = fee_cap
+        super().__init__(f"gas limit {gas_limit} times fee cap {fee_cap} overflows 256 bits")
+
+
 class InitCodeTooLarge(InvalidTransaction):
     """EIP-3860: a contract creation whose init code exceeds the size cap."""
 
@@ -309,6 +321,21 @@ class SenderPoolFull(PoolFull):
             self,
             f"sender 0x{sender.hex()} already has {limit} transactions in the pool; "
             "wait until some are included",
+        )
+
+
+class SenderQueueFull(PoolFull):
+    """The sender already holds as many queued transactions (behind a nonce gap), or as
+    many bytes of them, as one sender may."""
+
+    def __init__(self, sender: bytes, limit: int, unit: str) -> None:
+        self.sender = sender
+        self.limit = limit
+        self.unit = unit
+        TransactionRejected.__init__(
+            self,
+            f"sender 0x{sender.hex()} already has {limit} {unit} of transactions waiting "
+            "behind a nonce gap; send the missing nonce first",
         )
 
 

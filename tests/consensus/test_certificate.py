@@ -23,6 +23,8 @@ from baychain.errors import DecodingError, InvalidBlock, InvalidCommitCertificat
 from baychain.primitives import Hash32, Height
 
 CHAIN_ID = 20261
+GENESIS = Hash32(b"\x22" * 32)
+OTHER_GENESIS = Hash32(b"\x33" * 32)
 
 
 def setup(suite_name: str, powers: list[int]) -> tuple[list[bytes], ValidatorSet]:
@@ -39,7 +41,7 @@ def certify(
     suite_name: str, keys: list[bytes], signers: list[int], block_hash: bytes, height: int = 5
 ) -> CommitCertificate:
     suite = get_suite(suite_name)
-    payload = vote_sign_bytes(CHAIN_ID, VoteType.PRECOMMIT, height, 2, block_hash)
+    payload = vote_sign_bytes(CHAIN_ID, GENESIS, VoteType.PRECOMMIT, height, 2, block_hash)
     entries = tuple((i, suite.sign(keys[i], payload)) for i in signers)
     return CommitCertificate(Height(height), Round(2), Hash32(block_hash), entries)
 
@@ -52,13 +54,13 @@ def test_a_quorum_of_precommits_verifies(suite_name: str) -> None:
     suite = get_suite(suite_name)
     keys, vs = setup(suite_name, [1, 1, 1, 1])
     cert = certify(suite_name, keys, [0, 2, 3], BLOCK)
-    verify_certificate(cert, BLOCK, vs, suite, CHAIN_ID, height=5)
-    verify_certificate(decode_certificate(cert.encode()), BLOCK, vs, suite, CHAIN_ID)
+    verify_certificate(cert, BLOCK, vs, suite, CHAIN_ID, GENESIS, height=5)
+    verify_certificate(decode_certificate(cert.encode()), BLOCK, vs, suite, CHAIN_ID, GENESIS)
 
 
 def failure(cert: CommitCertificate, vs: ValidatorSet, **kwargs: object) -> str:
     with pytest.raises(InvalidCommitCertificate) as caught:
-        verify_certificate(cert, BLOCK, vs, get_suite("ecdsa"), CHAIN_ID, **kwargs)  # type: ignore[arg-type]
+        verify_certificate(cert, BLOCK, vs, get_suite("ecdsa"), CHAIN_ID, GENESIS, **kwargs)  # type: ignore[arg-type]
     assert (caught.value.height, caught.value.round) == (cert.height, cert.round)
     assert isinstance(caught.value, InvalidBlock)
     return caught.value.reason
@@ -86,7 +88,12 @@ def test_insufficient_power_is_refused() -> None:
     keys, weighted = setup("ecdsa", [4, 1, 1, 1])  # 3 of 4 signers but only 3 of 7 power
     assert "3 of 7" in failure(certify("ecdsa", keys, [1, 2, 3], BLOCK), weighted)
     verify_certificate(
-        certify("ecdsa", keys, [0, 1], BLOCK), BLOCK, weighted, get_suite("ecdsa"), CHAIN_ID
+        certify("ecdsa", keys, [0, 1], BLOCK),
+        BLOCK,
+        weighted,
+        get_suite("ecdsa"),
+        CHAIN_ID,
+        GENESIS,
     )
 
 
@@ -106,22 +113,22 @@ def test_the_wrong_height_block_or_chain_is_refused() -> None:
     moved = replace(GOOD, height=Height(6))  # signatures were made for height 5
     assert "is invalid" in failure(moved, VS)
     with pytest.raises(InvalidCommitCertificate, match="certifies block"):
-        verify_certificate(GOOD, b"\xcd" * 32, VS, get_suite("ecdsa"), CHAIN_ID)
+        verify_certificate(GOOD, b"\xcd" * 32, VS, get_suite("ecdsa"), CHAIN_ID, GENESIS)
     with pytest.raises(InvalidCommitCertificate, match="is invalid"):
-        verify_certificate(GOOD, BLOCK, VS, get_suite("ecdsa"), CHAIN_ID + 1)
+        verify_certificate(GOOD, BLOCK, VS, get_suite("ecdsa"), CHAIN_ID + 1, GENESIS)
 
 
 def test_a_cached_verifier_gives_the_same_answers() -> None:
     cache = CachingVerifier(get_suite("ecdsa"), capacity=8)
     for _ in range(2):
-        verify_certificate(GOOD, BLOCK, VS, get_suite("ecdsa"), CHAIN_ID, verifier=cache)
+        verify_certificate(GOOD, BLOCK, VS, get_suite("ecdsa"), CHAIN_ID, GENESIS, verifier=cache)
     assert (cache.misses, cache.hits) == (3, 3)
     small = CachingVerifier(get_suite("ecdsa"), capacity=2)
-    verify_certificate(GOOD, BLOCK, VS, get_suite("ecdsa"), CHAIN_ID, verifier=small)
+    verify_certificate(GOOD, BLOCK, VS, get_suite("ecdsa"), CHAIN_ID, GENESIS, verifier=small)
     assert len(small._answers) == 2  # bounded
     forged = replace(GOOD, signatures=((0, GOOD.signatures[1][1]), *GOOD.signatures[1:]))
     with pytest.raises(InvalidCommitCertificate):
-        verify_certificate(forged, BLOCK, VS, get_suite("ecdsa"), CHAIN_ID, verifier=cache)
+        verify_certificate(forged, BLOCK, VS, get_suite("ecdsa"), CHAIN_ID, GENESIS, verifier=cache)
 
 
 U = rlp.encode_uint
@@ -158,3 +165,14 @@ def test_decode_inverts_encode(height: int, rnd: int, value: bytes, sigs: list[b
     )
     assert decode_certificate(cert.encode()) == cert
     assert cert.signers() == [i * 3 for i in range(len(sigs))]
+
+
+def test_a_certificate_of_another_network_with_the_same_chain_id_is_refused() -> None:
+    suite = get_suite("ecdsa")
+    keys, vs = setup("ecdsa", [1, 1, 1, 1])  # the same dev keys on both networks
+    payload = vote_sign_bytes(CHAIN_ID, OTHER_GENESIS, VoteType.PRECOMMIT, 5, 2, BLOCK)
+    entries = tuple((i, suite.sign(keys[i], payload)) for i in (0, 1, 2))
+    theirs = CommitCertificate(Height(5), Round(2), BLOCK, entries)
+    verify_certificate(theirs, BLOCK, vs, suite, CHAIN_ID, OTHER_GENESIS, height=5)
+    with pytest.raises(InvalidCommitCertificate, match="is invalid"):
+        verify_certificate(theirs, BLOCK, vs, suite, CHAIN_ID, GENESIS, height=5)

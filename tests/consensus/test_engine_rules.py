@@ -44,11 +44,13 @@ from baychain.consensus.messages import (
 from baychain.consensus.safety import PrivValidator, SignerState
 from baychain.consensus.types import NO_ROUND, Proposal, Round, Step, Vote, VoteType
 from baychain.consensus.validators import Validator, ValidatorSchedule, ValidatorSet
+from baychain.consensus.verifier import SignatureVerifier
 from baychain.crypto import dev_private_keys, get_suite
 from baychain.primitives import Hash32, Height, PeerId
 
 SUITE = get_suite("ecdsa")
 CHAIN_ID = 7
+GENESIS = Hash32(b"\x22" * 32)
 KEYS = dev_private_keys("ecdsa", 5)
 PUBLIC = [SUITE.public_key(k) for k in KEYS]
 ADDRESS = [SUITE.address(pk) for pk in PUBLIC]
@@ -69,14 +71,16 @@ def block(name: str) -> tuple[bytes, Hash32]:
 
 
 def vote(who: int, kind: VoteType, rnd: int, value: Hash32 | None, height: int = 1) -> Vote:
-    payload = vote_sign_bytes(CHAIN_ID, kind, height, rnd, value)
+    payload = vote_sign_bytes(CHAIN_ID, GENESIS, kind, height, rnd, value)
     signature = SUITE.sign(KEYS[who], payload)
     return Vote(kind, Height(height), Round(rnd), value, ADDRESS[who], signature)
 
 
 def proposal(who: int, rnd: int, data: bytes, vr: int = NO_ROUND, height: int = 1) -> Proposal:
     value = SUITE.hash(data)
-    signature = SUITE.sign(KEYS[who], proposal_sign_bytes(CHAIN_ID, height, rnd, value, vr))
+    signature = SUITE.sign(
+        KEYS[who], proposal_sign_bytes(CHAIN_ID, GENESIS, height, rnd, value, vr)
+    )
     return Proposal(Height(height), Round(rnd), value, vr, data, ADDRESS[who], signature)
 
 
@@ -92,11 +96,17 @@ class Harness:
         state: SignerState | None = None,
         empty_blocks: bool = True,
         auto_persist: bool = True,
+        verifier: SignatureVerifier | None = None,
+        **limits: int,
     ) -> None:
         self.schedule = schedule or ValidatorSchedule(validator_set())
-        self.signer = PrivValidator(SUITE, KEYS[me], CHAIN_ID, state)
-        config = EngineConfig(CHAIN_ID, SUITE, TIMEOUTS, empty_blocks=empty_blocks)
-        self.engine = Engine(config, self.schedule, Height(height), signer=self.signer)
+        self.signer = PrivValidator(SUITE, KEYS[me], CHAIN_ID, GENESIS, state)
+        config = EngineConfig(
+            CHAIN_ID, GENESIS, SUITE, TIMEOUTS, empty_blocks=empty_blocks, **limits
+        )
+        self.engine = Engine(
+            config, self.schedule, Height(height), signer=self.signer, verifier=verifier
+        )
         self.auto_persist = auto_persist
         self.persisted: list[SignerState] = []
         self.log: list[Action] = []
@@ -118,10 +128,10 @@ class Harness:
         self.last = self._driven(self.engine.handle(event))
         return self.last
 
-    def receive(self, *messages: Message) -> list[Action]:
+    def receive(self, *messages: Message, peer: PeerId = PEER) -> list[Action]:
         out: list[Action] = []
         for message in messages:
-            out += self.feed(MessageReceived(PEER, message))
+            out += self.feed(MessageReceived(peer, message))
         return out
 
     def answer_validations(
@@ -245,8 +255,8 @@ def test_line_22_prevotes_nil_when_locked_on_another_block_and_the_lock_when_it_
     assert [v.block_hash for v in my_votes(out, PREVOTE)] == [HA]
 
 
-def lock_on_a_in_round_0() -> Harness:
-    h = Harness()
+def lock_on_a_in_round_0(**limits: int) -> Harness:
+    h = Harness(**limits)
     h.propose_and_validate(proposal(1, 0, A))
     h.receive(vote(1, PREVOTE, 0, HA), vote(2, PREVOTE, 0, HA))
     assert h.engine.locked == (0, HA)
@@ -376,7 +386,7 @@ def test_line_49_decides_with_a_certificate_that_verifies_and_starts_the_next_he
     out = h.receive(vote(1, PRECOMMIT, 0, HA), vote(3, PRECOMMIT, 0, HA))
     (commit,) = [a for a in out if isinstance(a, Commit)]
     assert (commit.height, commit.round, commit.block_hash, commit.block) == (1, 0, HA, A)
-    verify_certificate(commit.certificate, HA, validator_set(), SUITE, CHAIN_ID, height=1)
+    verify_certificate(commit.certificate, HA, validator_set(), SUITE, CHAIN_ID, GENESIS, height=1)
     assert h.engine.height == 2 and h.engine.round == 0
     # Height 2, round 0 is proposed by validator 2; ME starts its propose timeout.
     assert timers(out, TimeoutKind.PROPOSE)[-1].height == 2
@@ -503,7 +513,7 @@ def test_a_decision_with_a_bad_certificate_is_ignored() -> None:
     out = h.receive(Decision(Height(1), A, weak.encode()))
     assert not [a for a in out if isinstance(a, ValidateBlock)]
     out = h.receive(Decision(Height(1), A, b"\xc0"))
-    assert not out
+    assert out == reports(out)  # nothing but the sender held to account (below)
 
 
 def test_requests_for_old_heights_are_served_and_far_peers_are_asked() -> None:
@@ -582,3 +592,113 @@ def test_a_validator_set_change_applies_from_its_height_and_non_members_do_not_v
     assert joined.engine.validator_set.total_power == 8
     out = joined.timeout(TimeoutKind.PROPOSE, 0, height=3)
     assert [v.height for v in broadcasts(out, Vote) if isinstance(v, Vote)] == [3]
+
+
+# ---------------------------------------------------------------- the next-height buffer
+
+
+MALLORY = PeerId("mallory")
+
+
+def reports(actions: list[Action]) -> list[Action]:
+    """The actions that hold a bad message against the peer that sent it."""
+    return [a for a in actions if type(a).__name__ == "ReportPeer"]
+
+
+def junk_vote(i: int, height: int = 2) -> Vote:
+    """A next-height vote that names a validator but carries a made-up signature."""
+    return Vote(PREVOTE, Height(height), Round(i % 4), None, ADDRESS[i % 4], bytes(64) + b"\x01")
+
+
+def test_junk_for_the_next_height_cannot_crowd_out_the_honest_proposal() -> None:
+    h = lock_on_a_in_round_0()
+    # Ten thousand unsigned "votes" of height 2, all different (distinct block hashes).
+    for i in range(10_000):
+        fake = replace(junk_vote(i), block_hash=Hash32(i.to_bytes(32, "big")))
+        h.receive(fake, peer=MALLORY)
+    h.receive(proposal(2, 0, B, height=2))  # the real proposal of (2, 0)
+    out = h.receive(vote(1, PRECOMMIT, 0, HA), vote(3, PRECOMMIT, 0, HA))
+    checks = [a for a in out if isinstance(a, ValidateBlock)]
+    assert [(c.height, c.block_hash) for c in checks] == [(2, HB)]
+
+
+def test_the_next_height_buffer_keeps_only_verified_messages_of_validators() -> None:
+    h = lock_on_a_in_round_0()
+    outsider_key = dev_private_keys("ecdsa", 6)[5]
+    outsider = Vote(
+        PREVOTE, Height(2), Round(0), None, SUITE.address(SUITE.public_key(outsider_key)),
+        SUITE.sign(outsider_key, vote_sign_bytes(CHAIN_ID, GENESIS, PREVOTE, 2, 0, None)),
+    )  # fmt: skip
+    h.receive(junk_vote(1), outsider, proposal(3, 0, B, height=2), peer=MALLORY)
+    assert h.engine.next_height_backlog == 0  # bad signature, non-member, wrong proposer
+    h.receive(vote(1, PREVOTE, 0, None, height=2), proposal(2, 0, B, height=2))
+    assert h.engine.next_height_backlog == 2
+
+
+def test_the_next_height_buffer_is_bounded_per_peer_per_slot_and_by_round() -> None:
+    h = lock_on_a_in_round_0(max_future_messages_per_peer=2)
+    honest = [vote(i, PREVOTE, 0, None, height=2) for i in (1, 2, 3)]
+    h.receive(*honest, peer=MALLORY)
+    assert h.engine.next_height_backlog == 2  # the third is over Mallory's share
+    h.receive(honest[2])  # another peer still gets its share
+    assert h.engine.next_height_backlog == 3
+    # One proposal per round: an equivocating proposer's second block is not kept.
+    h.receive(proposal(2, 0, B, height=2), proposal(2, 0, b"block C", height=2))
+    assert h.engine.next_height_backlog == 4
+    # Rounds beyond the window (max_future_rounds) of the next height are not kept.
+    far = 4  # rounds 0..3 are the window by default
+    h.receive(vote(1, PREVOTE, far, None, height=2), peer=PeerId("carol"))
+    assert h.engine.next_height_backlog == 4
+
+
+# ---------------------------------------------------------------- bad signatures and peers
+
+
+class CountingVerifier:
+    """Checks with the suite and counts how often it was asked."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def verify(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
+        self.calls += 1
+        return SUITE.verify(public_key, message, signature)
+
+
+def test_a_bad_signature_is_reported_against_the_peer_that_sent_it() -> None:
+    h = Harness()
+    forged_vote = replace(vote(2, PREVOTE, 0, HA), signature=vote(3, PREVOTE, 0, HA).signature)
+    forged_proposal = replace(proposal(1, 0, A), signature=proposal(2, 0, A).signature)
+    out = h.receive(forged_vote, forged_proposal, junk_vote(1), peer=MALLORY)
+    assert [getattr(a, "peer", None) for a in reports(out)] == [MALLORY] * 3
+    assert not reports(h.receive(vote(2, PREVOTE, 0, HA), proposal(1, 0, A)))
+
+
+def test_a_decision_with_a_forged_certificate_is_reported() -> None:
+    h = Harness()
+    forged = CommitCertificate(
+        Height(1), Round(0), HA, tuple((i, vote(i, PRECOMMIT, 0, HB).signature) for i in (1, 2, 3))
+    )
+    out = h.receive(Decision(Height(1), A, forged.encode()), peer=MALLORY)
+    assert [getattr(a, "peer", None) for a in reports(out)] == [MALLORY]
+
+
+def test_a_replayed_message_is_not_verified_again() -> None:
+    counting = CountingVerifier()
+    h = Harness(verifier=counting)
+    forged = replace(vote(2, PREVOTE, 0, HA), signature=vote(3, PREVOTE, 0, HA).signature)
+    out = h.receive(forged, forged, forged, peer=MALLORY)
+    assert counting.calls == 1
+    assert len(reports(out)) == 3  # every copy still counts against the sender
+    good = proposal(1, 0, A)
+    h.receive(good, good, good)  # a proposal re-gossiped with its whole block
+    assert counting.calls == 2
+
+
+def test_a_vote_signed_for_another_network_with_the_same_chain_id_does_not_count() -> None:
+    h = Harness()
+    other = Hash32(b"\x33" * 32)  # another network: same chain id, same keys, other genesis
+    payload = vote_sign_bytes(CHAIN_ID, other, PREVOTE, 1, 0, None)
+    theirs = Vote(PREVOTE, Height(1), Round(0), None, ADDRESS[2], SUITE.sign(KEYS[2], payload))
+    out = h.receive(theirs, peer=MALLORY)
+    assert [getattr(a, "peer", None) for a in reports(out)] == [MALLORY]

@@ -21,6 +21,9 @@ from baychain.consensus.types import Proposal, Round, Vote, VoteType
 from baychain.errors import DecodingError
 from baychain.primitives import Address, Hash32, Height
 
+GENESIS = Hash32(b"\x22" * 32)
+OTHER_GENESIS = Hash32(b"\x33" * 32)
+
 heights = st.integers(0, 2**64 - 1).map(Height)
 rounds = st.integers(0, 2**32 - 1).map(Round)
 hashes = st.binary(min_size=32, max_size=32).map(Hash32)
@@ -100,32 +103,55 @@ def test_malformed_messages_raise_decoding_error(fields: list[rlp.Encodable], pr
 
 
 def test_signed_bytes_are_pinned() -> None:
-    # 0x19 || rlp([DOMAIN, chain_id, type, height, round, block_hash]) -- a vector others can use.
-    payload = vote_sign_bytes(20261, VoteType.PRECOMMIT, 7, 1, Hash32(HASH))
-    assert payload == b"\x19" + rlp.encode([SIGNING_DOMAIN, U(20261), U(2), U(7), U(1), HASH])
-    expected = (
-        "19"  # EIP-191 prefix
-        "f83d"  # list of 61 bytes
-        "95" + SIGNING_DOMAIN.hex() + "824f25"  # "BayChain consensus v1", chain id 20261
-        "02" + "07" + "01"  # precommit, height 7, round 1
-        "a0" + "11" * 32  # block hash
+    # 0x19 || rlp([DOMAIN, chain_id, genesis_hash, type, height, round, block_hash]):
+    # a vector others can use.
+    payload = vote_sign_bytes(20261, GENESIS, VoteType.PRECOMMIT, 7, 1, Hash32(HASH))
+    expected = "".join(
+        [
+            "19",  # EIP-191 prefix
+            "f85e",  # list of 94 bytes
+            "95" + SIGNING_DOMAIN.hex(),  # "BayChain consensus v2"
+            "824f25",  # chain id 20261
+            "a0" + "22" * 32,  # genesis hash
+            "020701",  # precommit, height 7, round 1
+            "a0" + "11" * 32,  # block hash
+        ]
     )
+    assert SIGNING_DOMAIN == b"BayChain consensus v2"
     assert payload.hex() == expected
-    nil = vote_sign_bytes(20261, VoteType.PREVOTE, 7, 1, None)
-    assert nil == b"\x19" + rlp.encode([SIGNING_DOMAIN, U(20261), U(1), U(7), U(1), b""])
+    nil = vote_sign_bytes(20261, GENESIS, VoteType.PREVOTE, 7, 1, None)
+    assert nil == b"\x19" + rlp.encode([SIGNING_DOMAIN, U(20261), GENESIS, U(1), U(7), U(1), b""])
+    with pytest.raises(ValueError, match="32 bytes"):
+        vote_sign_bytes(20261, b"\x22", VoteType.PREVOTE, 7, 1, None)
 
 
-def test_signed_bytes_separate_chain_type_height_round_and_block() -> None:
-    base = (20261, VoteType.PREVOTE, 7, 1, Hash32(HASH))
+def test_signed_bytes_separate_chain_genesis_type_height_round_and_block() -> None:
+    base = (20261, GENESIS, VoteType.PREVOTE, 7, 1, Hash32(HASH))
     variants = {
         vote_sign_bytes(*base),
         vote_sign_bytes(20262, *base[1:]),
-        vote_sign_bytes(base[0], VoteType.PRECOMMIT, *base[2:]),
-        vote_sign_bytes(*base[:2], 8, *base[3:]),
-        vote_sign_bytes(*base[:3], 2, base[4]),
-        vote_sign_bytes(*base[:4], None),
-        proposal_sign_bytes(20261, 7, 1, Hash32(HASH), -1),
-        proposal_sign_bytes(20261, 7, 1, Hash32(HASH), 0),
+        vote_sign_bytes(base[0], OTHER_GENESIS, *base[2:]),
+        vote_sign_bytes(*base[:2], VoteType.PRECOMMIT, *base[3:]),
+        vote_sign_bytes(*base[:3], 8, *base[4:]),
+        vote_sign_bytes(*base[:4], 2, base[5]),
+        vote_sign_bytes(*base[:5], None),
+        proposal_sign_bytes(20261, GENESIS, 7, 1, Hash32(HASH), -1),
+        proposal_sign_bytes(20261, GENESIS, 7, 1, Hash32(HASH), 0),
     }
-    assert len(variants) == 8
+    assert len(variants) == 9
     assert all(v[0] == 0x19 for v in variants)  # EIP-191: never a transaction payload
+
+
+def test_signed_bytes_bind_the_genesis_hash() -> None:
+    # Every default network has chain id 20261 and the same dev keys: only the genesis
+    # hash tells them apart, so a vote of one must not verify on another.
+    payload = vote_sign_bytes(20261, GENESIS, VoteType.PRECOMMIT, 7, 1, Hash32(HASH))
+    assert payload == b"\x19" + rlp.encode(
+        [SIGNING_DOMAIN, U(20261), GENESIS, U(2), U(7), U(1), HASH]
+    )
+    assert payload != vote_sign_bytes(20261, OTHER_GENESIS, VoteType.PRECOMMIT, 7, 1, Hash32(HASH))
+    proposal = proposal_sign_bytes(20261, GENESIS, 7, 1, Hash32(HASH), -1)
+    assert proposal == b"\x19" + rlp.encode(
+        [SIGNING_DOMAIN, U(20261), GENESIS, U(0x20), U(7), U(1), HASH, U(0)]
+    )
+    assert proposal != proposal_sign_bytes(20261, OTHER_GENESIS, 7, 1, Hash32(HASH), -1)

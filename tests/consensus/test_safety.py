@@ -24,6 +24,7 @@ from baychain.errors import CorruptStore, DecodingError, DoubleSignRefused
 from baychain.primitives import Hash32, Height
 
 CHAIN_ID = 20261
+GENESIS = Hash32(b"\x22" * 32)
 A = Hash32(b"\xaa" * 32)
 B = Hash32(b"\xbb" * 32)
 PREVOTE, PRECOMMIT = VoteType.PREVOTE, VoteType.PRECOMMIT
@@ -32,13 +33,13 @@ R = Round
 
 
 def signer(suite: str = "ecdsa", state: SignerState | None = None) -> PrivValidator:
-    return PrivValidator(get_suite(suite), dev_private_keys(suite, 1)[0], CHAIN_ID, state)
+    return PrivValidator(get_suite(suite), dev_private_keys(suite, 1)[0], CHAIN_ID, GENESIS, state)
 
 
 def test_signatures_verify_and_name_the_validator() -> None:
     s = signer()
     vote = s.sign_vote(PREVOTE, H(3), R(0), A)
-    payload = vote_sign_bytes(CHAIN_ID, PREVOTE, 3, 0, A)
+    payload = vote_sign_bytes(CHAIN_ID, GENESIS, PREVOTE, 3, 0, A)
     assert vote.validator == s.address
     assert get_suite("ecdsa").verify(s.public_key, payload, vote.signature)
 
@@ -172,3 +173,14 @@ def test_file_store_refuses_a_damaged_file(tmp_path: Path) -> None:
     path.write_bytes(b"not a signer file at all, but long enough to have a checksum")
     with pytest.raises(CorruptStore, match="not a BayChain signer state"):
         store.load()
+
+
+def test_the_signer_binds_the_genesis_hash() -> None:
+    suite = get_suite("ecdsa")
+    genesis, other = Hash32(b"\x22" * 32), Hash32(b"\x33" * 32)
+    s = PrivValidator(suite, dev_private_keys("ecdsa", 1)[0], CHAIN_ID, genesis)
+    vote = s.sign_vote(PREVOTE, H(3), R(0), A)
+    ours = vote_sign_bytes(CHAIN_ID, genesis, PREVOTE, 3, 0, A)
+    theirs = vote_sign_bytes(CHAIN_ID, other, PREVOTE, 3, 0, A)
+    assert suite.verify(s.public_key, ours, vote.signature)
+    assert not suite.verify(s.public_key, theirs, vote.signature)

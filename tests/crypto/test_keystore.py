@@ -11,8 +11,8 @@ import pytest
 from baychain.crypto import get_suite, keystore, sm4
 from baychain.errors import CryptoError, DecodingError, InvalidKey, WrongPassword
 
-FAST_N = 2**10
-"""A cheap scrypt cost for tests (the default is 2**17)."""
+FAST_N = keystore.MIN_SCRYPT_N
+"""The cheapest scrypt cost a keystore may have (the default is 2**17)."""
 CIPHERS = [
     pytest.param(
         keystore.CIPHER_GCM,
@@ -94,6 +94,12 @@ def test_suite_mismatch() -> None:
         (("address",), "0x1234", "20 bytes"),
         (("kdf", "name"), "pbkdf2", "kdf"),
         (("kdf", "n"), 1000, "power of two"),
+        (("kdf", "n"), 2, "too weak"),
+        (("kdf", "n"), 2**13, "too weak"),
+        (("kdf", "r"), 1, "too weak"),
+        (("kdf", "r"), 1024, "r must be"),
+        (("kdf", "p"), 0, "p must be"),
+        (("kdf", "p"), 17, "p must be"),
         (("kdf", "n"), 2**24, "bytes"),
         (("kdf", "salt"), None, "kdf.salt"),
         (("cipher", "name"), "aes-128-ctr", "cipher"),
@@ -121,3 +127,15 @@ def test_refuses_invalid_key_and_unknown_cipher() -> None:
             cipher="rot13",
             scrypt_n=FAST_N,
         )
+
+
+def test_weak_scrypt_parameters_are_refused_with_a_reason() -> None:
+    suite = get_suite("sm")
+    key = suite.new_private_key()
+    with pytest.raises(DecodingError, match=r"scrypt n=1024 is too weak: at least 16384"):
+        keystore.encrypt_key(suite, key, "pw", scrypt_n=2**10)
+    document = keystore.encrypt_key(suite, key, "pw", scrypt_n=FAST_N)
+    document["kdf"]["n"] = 2
+    with pytest.raises(DecodingError, match="too weak") as refused:
+        keystore.decrypt_key(suite, document, "pw")
+    assert "re-encrypt" in str(refused.value)

@@ -15,6 +15,7 @@ from baychain.crypto import dev_private_keys, get_suite, keccak256
 from baychain.crypto.ecdsa import SECP256K1_N, sign_digest
 from baychain.errors import (
     DecodingError,
+    GasLimitPriceOverflow,
     InvalidSignature,
     InvalidTransaction,
     InvalidTransactionSignature,
@@ -193,7 +194,9 @@ access_lists = st.lists(
 @st.composite
 def unsigned_transactions(draw: st.DrawFn) -> UnsignedTransaction:
     tx_type = draw(st.sampled_from([LEGACY_TX_TYPE, ACCESS_LIST_TX_TYPE, DYNAMIC_FEE_TX_TYPE]))
-    fee_cap = draw(st.integers(0, 2**256 - 1))
+    gas_limit = draw(st.integers(0, 2**64 - 1))
+    # gas x fee cap fits 256 bits (past it, see test_gas_limit_times_fee_cap_must_fit_256_bits)
+    fee_cap = draw(st.integers(0, (2**256 - 1) // max(gas_limit, 1)))
     tip = fee_cap if tx_type != DYNAMIC_FEE_TX_TYPE else draw(st.integers(0, fee_cap))
     return UnsignedTransaction(
         tx_type=tx_type,
@@ -201,7 +204,7 @@ def unsigned_transactions(draw: st.DrawFn) -> UnsignedTransaction:
         nonce=draw(st.integers(0, 2**64 - 2)),
         max_priority_fee_per_gas=tip,
         max_fee_per_gas=fee_cap,
-        gas_limit=draw(st.integers(0, 2**64 - 1)),
+        gas_limit=gas_limit,
         to=draw(st.none() | addresses),
         value=draw(st.integers(0, 2**256 - 1)),
         data=draw(st.binary(max_size=100)),
@@ -549,3 +552,30 @@ def test_batch_decoding_refuses_bad_signatures_in_place() -> None:
     ]  # fmt: skip
     assert "EIP-2" in str(batch[1])
     assert decode_transactions([], ECDSA, CHAIN_ID) == []
+
+
+U256_MAX = 2**256 - 1
+
+
+@pytest.mark.parametrize(
+    ("tx_type", "suite", "key"),
+    [(LEGACY_TX_TYPE, ECDSA, KEY), (ACCESS_LIST_TX_TYPE, ECDSA, KEY),
+     (DYNAMIC_FEE_TX_TYPE, ECDSA, KEY), (SM2_TX_TYPE, SM, SM_KEY)],
+)  # fmt: skip
+def test_gas_limit_times_fee_cap_must_fit_256_bits(tx_type: int, suite: Any, key: bytes) -> None:
+    """The reference tests' GASLIMIT_PRICE_PRODUCT_OVERFLOW (ttGasPrice): gas x price > 2**256-1."""
+    gas = 100_000
+    one_price = tx_type in (LEGACY_TX_TYPE, ACCESS_LIST_TX_TYPE)
+    access = () if tx_type == LEGACY_TX_TYPE else ACCESS
+
+    def fees(fee_cap: int) -> dict[str, int]:
+        return {"max_fee_per_gas": fee_cap, "max_priority_fee_per_gas": fee_cap if one_price else 1}
+
+    top = U256_MAX // gas
+    tx = sign_transaction(_unsigned(tx_type, gas_limit=gas, access_list=access, **fees(top)),
+                          key, suite)  # fmt: skip
+    assert tx.gas_limit * tx.max_fee_per_gas <= U256_MAX
+    with pytest.raises(GasLimitPriceOverflow, match="overflows 256 bits") as caught:
+        sign_transaction(_unsigned(tx_type, gas_limit=gas, access_list=access, **fees(top + 1)),
+                         key, suite)  # fmt: skip
+    assert (caught.value.gas_limit, caught.value.fee_cap) == (gas, top + 1)

@@ -3,6 +3,7 @@ bound to the chain, the challenges, both certificates and the TLS session (both 
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import replace
 
@@ -29,6 +30,7 @@ from baychain.network.handshake import (
     encode_proof,
     make_proof,
     proof_sign_bytes,
+    run_handshake,
 )
 from baychain.primitives import Hash32, PeerId
 
@@ -192,3 +194,62 @@ def test_signed_bytes_are_domain_separated_from_consensus_and_transactions() -> 
     assert message[0] == 0x19
     assert b"BayChain peer handshake v1" in message
     assert b"BayChain consensus" not in message
+
+
+class StubSession:
+    """The parts of an ``ssl.SSLObject`` the handshake reads."""
+
+    def __init__(self, binding: bytes | None, version: str = "TLSv1.3", reused: bool = False):
+        self.binding, self._version, self.session_reused = binding, version, reused
+
+    def getpeercert(self, binary_form: bool = False) -> bytes:
+        return b"peer certificate"
+
+    def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
+        return self.binding
+
+    def version(self) -> str:
+        return self._version
+
+
+class StubStream:
+    def __init__(self, session: StubSession) -> None:
+        self.session = session
+        self.written: list[bytes] = []
+
+    def ssl_object(self) -> StubSession:
+        return self.session
+
+    def write_frame(self, kind: int, payload: bytes, version: int = 1) -> None:
+        self.written.append(payload)
+
+    @property
+    def writer(self) -> None:
+        raise AssertionError("the handshake went on without a sound channel binding")
+
+
+@pytest.mark.parametrize(
+    ("session", "problem"),
+    [
+        (StubSession(None), "no tls-unique channel binding"),
+        (StubSession(b""), "no tls-unique channel binding"),
+        (StubSession(b"\x01" * 12), "too short"),  # a TLS 1.2-sized Finished
+        (StubSession(b"\x01" * 48, version="TLSv1.2"), "TLSv1.2"),
+        (StubSession(b"\x01" * 48, reused=True), "resumed"),
+    ],
+)
+def test_the_handshake_fails_closed_without_a_sound_channel_binding(
+    session: StubSession, problem: str
+) -> None:
+    stream = StubStream(session)
+    with pytest.raises(HandshakeFailed, match=problem) as caught:
+        asyncio.run(
+            run_handshake(
+                stream,  # type: ignore[arg-type]
+                identity(),
+                b"own certificate",
+                allowed=allow_all,
+            )
+        )
+    assert caught.value.reason == Refusal.TLS
+    assert not stream.written  # nothing was signed or sent

@@ -512,3 +512,82 @@ def test_an_unauthenticated_peer_cannot_send_a_big_frame(make_kit: KitFactory) -
             assert not node_b.connected_peers()
 
     run(scenario())
+
+
+# ----- handshake slots -------------------------------------------------------------------
+
+
+async def idle_connections(port: int, count: int, source: str) -> list[asyncio.StreamWriter]:
+    """``count`` TCP connections from ``source`` that never start TLS."""
+    writers = []
+    for _ in range(count):
+        _, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+        writers.append(writer)
+    return writers
+
+
+def test_idle_connections_from_one_address_cannot_keep_a_validator_out(
+    make_kit: KitFactory,
+) -> None:
+    a, b = make_kit("node-a"), make_kit("node-b")
+
+    async def scenario() -> None:
+        # Production timeouts: the idle connections would hold their slots for 10 s.
+        node_b = manager(b, keys(a, b), handshake_timeout_seconds=10.0)
+        node_a = manager(a, keys(a, b), handshake_timeout_seconds=10.0)
+        async with await start(node_a, node_b):
+            held = await idle_connections(node_b.listen_port, 64, "127.0.0.2")
+            await asyncio.sleep(0.2)  # all accepted
+            node_a.add_peer(address_of(node_b, expect=True))
+            await eventually(lambda: node_b.is_connected(a.identity.peer_id), timeout=2.0)
+            assert node_b.metrics.get("inbound_refused.per_address") >= 64 - 8
+            for writer in held:
+                writer.close()
+
+    run(scenario())
+
+
+def test_a_connection_that_never_starts_tls_loses_its_slot_quickly(make_kit: KitFactory) -> None:
+    b = make_kit("node-b")
+
+    async def scenario() -> None:
+        node_b = manager(b, keys(b), handshake_timeout_seconds=10.0, tls_timeout_seconds=0.5)
+        async with await start(node_b):
+            reader, writer = await asyncio.open_connection("127.0.0.1", node_b.listen_port)
+            await eventually(lambda: node_b.pending_handshakes == 1)
+            async with asyncio.timeout(2.0):
+                assert await reader.read() == b""  # hung up on, long before 10 s
+            await eventually(lambda: node_b.pending_handshakes == 0)
+            assert node_b.metrics.get("handshake_failed.timeout") == 1
+            writer.close()
+
+    run(scenario())
+
+
+# ----- a panicking handler ---------------------------------------------------------------
+
+
+class FakePanic(BaseException):
+    """Like pyo3's ``PanicException``: a Rust panic surfaces as a BaseException."""
+
+
+def test_a_panic_in_the_handler_does_not_kill_the_connection(make_kit: KitFactory) -> None:
+    b, m = make_kit("node-b"), make_kit("mallory")
+    delivered: list[bytes] = []
+
+    async def handler(peer: object, kind: MessageKind, payload: bytes) -> None:
+        if payload == b"panic":
+            raise FakePanic("called `Option::unwrap()` on a `None` value")
+        delivered.append(payload)
+
+    async def scenario() -> None:
+        node_b = manager(b, keys(b, m), handler=handler)
+        async with await start(node_b):
+            stream = await raw_session(m, node_b.listen_port)
+            stream.write_frame(CONSENSUS, b"panic")
+            stream.write_frame(CONSENSUS, b"fine")
+            await eventually(lambda: delivered == [b"fine"])
+            assert node_b.is_connected(m.identity.peer_id)
+            assert node_b.metrics.get("handler_errors") == 1
+
+    run(scenario())

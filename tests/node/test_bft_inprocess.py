@@ -21,7 +21,7 @@ from baychain.consensus import (
 )
 from baychain.crypto import dev_private_keys, get_suite
 from baychain.errors import InvalidBlock, InvalidCommitCertificate, NotFound
-from baychain.ledger.block import block_hash
+from baychain.ledger.block import block_hash, encode_block
 from baychain.network import (
     PeerAddress,
     TlsCredentials,
@@ -179,6 +179,7 @@ class Network:
         """Same hash at every height on every member; every certificate verifies."""
         schedule = schedule_from_genesis(self.genesis)
         top = min(self.height(m) for m in members)
+        genesis_hash = next(m.chain for m in members if m.chain is not None).block_hash_at(0)
         for height in range(1, top + 1):
             blocks = [m.chain.block_at(height) for m in members if m.chain is not None]
             hashes = {block_hash(b, self.suite) for b in blocks}
@@ -191,6 +192,7 @@ class Network:
                     schedule.validator_set_at(Height(height)),
                     self.suite,
                     CHAIN_ID,
+                    genesis_hash,
                     height=height,
                 )
         return top
@@ -298,12 +300,12 @@ def _check_sync_refuses_uncertified_blocks(net: Network, source: Member, fresh: 
         node = Node(chain, MempoolConfig(), net.genesis.validators[0].address, verify_threads=1)
         app = BftApplication(node, schedule_from_genesis(net.genesis))
         with pytest.raises(InvalidBlock):
-            app.commit_synced(replace(block, certificate=b""))
+            app.commit_synced(encode_block(replace(block, certificate=b"")))
         two_of_four = replace(certificate, signatures=certificate.signatures[:2])
         with pytest.raises(InvalidCommitCertificate):
-            app.commit_synced(replace(block, certificate=two_of_four.encode()))
+            app.commit_synced(encode_block(replace(block, certificate=two_of_four.encode())))
         assert chain.height == 0
-        assert app.commit_synced(block) is not None
+        assert app.commit_synced(encode_block(block)) is not None
         assert chain.block_hash_at(1) == block_hash(block, net.suite)
         node.close()
     finally:
@@ -330,9 +332,9 @@ def test_sync_state_asks_the_peer_furthest_ahead_once() -> None:
     from baychain.primitives import PeerId
 
     sync = SyncState()
-    sync.note_status(PeerId("a"), ChainStatus(3, Hash32(b"\x00" * 32)))
+    sync.note_status(PeerId("a"), ChainStatus(3, Hash32(b"\x00" * 32)), 0)
     assert sync.next_request(2, 0) is None  # one behind: consensus catches up itself
-    sync.note_status(PeerId("b"), ChainStatus(200, Hash32(b"\x00" * 32)))
+    sync.note_status(PeerId("b"), ChainStatus(200, Hash32(b"\x00" * 32)), 0)
     assert sync.next_request(2, 0) == (PeerId("b"), BlockRequest(3, 64))
     assert sync.next_request(2, 10) is None  # in flight
     sync.answered(PeerId("b"))

@@ -163,3 +163,40 @@ def test_an_address_written_twice_is_refused() -> None:
         parse_genesis(good_genesis() | {"alloc": alloc})
     with pytest.raises(GenesisError, match="not valid hex"):
         parse_genesis(good_genesis() | {"alloc": {"0x" + "zz" * 20: {"balance": "0x1"}}})
+
+
+def test_secrets_are_written_owner_only_and_a_password_file_is_announced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from baychain.node.localnet.network_dir import init_network_dir
+
+    def mode(path: Path) -> int:
+        return path.stat().st_mode & 0o777
+
+    monkeypatch.delenv("BAYCHAIN_KEY_PASSWORD", raising=False)
+    with caplog.at_level("WARNING", logger="baychain.node"):
+        init_node_dir(tmp_path / "c", crypto="ecdsa", dev_accounts=2)
+    chain = tmp_path / "c"
+    assert mode(chain / "dev-accounts.json") == 0o600
+    assert (mode(chain / "keys" / "validator.json"), mode(chain / "keys" / "password")) == (
+        0o600,
+        0o600,
+    )
+    warning = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warning) == 1 and str(chain / "keys" / "password") in warning[0]
+    assert "BAYCHAIN_KEY_PASSWORD" in warning[0]
+
+    caplog.clear()
+    monkeypatch.setenv("BAYCHAIN_KEY_PASSWORD", "from the environment")
+    with caplog.at_level("WARNING", logger="baychain.node"):
+        init_node_dir(tmp_path / "e", crypto="ecdsa")
+    assert not (tmp_path / "e" / "keys" / "password").exists()
+    assert [r for r in caplog.records if r.levelname == "WARNING"] == []
+
+    net = tmp_path / "net"
+    init_network_dir(net, nodes=2, crypto="ecdsa", dev_accounts=2)
+    assert mode(net / "dev-accounts.json") == 0o600
+    assert mode(net / "ca" / "ca.key") == 0o600
+    for node in ("node0", "node1"):
+        assert mode(net / node / "tls" / "node.key") == 0o600
+        assert mode(net / node / "keys" / "validator.json") == 0o600

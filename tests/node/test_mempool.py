@@ -389,19 +389,34 @@ def test_config_defaults() -> None:
     assert config.max_per_sender == 1_024
     assert config.max_nonce_gap == 256
     assert config.price_bump_percent == 10
+    assert config.max_queued_per_sender == 64
+    assert config.max_queued_bytes_per_sender == 2 * 1024 * 1024
+    assert config.queued_lifetime_blocks == 600
+    assert config.queued_min_gas_price_wei == 1
 
 
 @pytest.mark.parametrize(
-    "field", ["max_tx_bytes", "max_pool_txs", "max_pool_bytes", "max_per_sender"]
+    "field",
+    ["max_tx_bytes", "max_pool_txs", "max_pool_bytes", "max_per_sender", "queued_lifetime_blocks"],
 )
 def test_config_rejects_empty_bounds(field: str) -> None:
     with pytest.raises(ConfigError, match=field):
         MempoolConfig(**{field: 0})
 
 
-def test_config_rejects_negative_gap() -> None:
-    with pytest.raises(ConfigError, match="max_nonce_gap"):
-        MempoolConfig(max_nonce_gap=-1)
+@pytest.mark.parametrize(
+    "field",
+    [
+        "max_nonce_gap",
+        "price_bump_percent",
+        "max_queued_per_sender",
+        "max_queued_bytes_per_sender",
+        "queued_min_gas_price_wei",
+    ],
+)
+def test_config_rejects_negative_bounds(field: str) -> None:
+    with pytest.raises(ConfigError, match=field):
+        MempoolConfig(**{field: -1})
 
 
 # -- per-sender ordering, queue and promotion --------------------------------------
@@ -809,6 +824,17 @@ def check_invariants(pool: Mempool, accounts: Accounts) -> None:
             assert entry.tx.nonce == nonce and entry.tx.sender == address
         pending = sorted(sender.txs[n].ticket or 0 for n in range(sender.base, sender.end))
         assert pending == [sender.txs[n].ticket for n in range(sender.base, sender.end)]
+        queued = [e for e in sender.txs.values() if e.ticket is None]
+        assert sender.queued_bytes == sum(e.size for e in queued)
+        assert sender.queued_count == len(queued)
+        assert sender.address == address
+    # the queue index holds exactly the queued entries, oldest first
+    queued_entries = [e for e in entries if e.ticket is None]
+    assert sorted(id(e) for e in pool._queued.values()) == sorted(id(e) for e in queued_entries)
+    assert all(pool._queued[e.tx.sender, e.tx.nonce] is e for e in queued_entries)
+    ages = [e.queued_since for e in pool._queued.values()]
+    assert ages == sorted(ages)
+    assert pool._queued_bytes == sum(e.size for e in queued_entries)
 
 
 def check_block(pool: Mempool, accounts: Accounts, block: list[Transaction], gas: int) -> None:
@@ -827,7 +853,14 @@ def check_block(pool: Mempool, accounts: Accounts, block: list[Transaction], gas
 
 def run_ops(ops: list[Op], balance: int = 2_000_000) -> list[Any]:
     """Drive one fresh pool with ``ops``; return everything observable, checking laws on the way."""
-    pool = make_pool(MempoolConfig(max_pool_txs=12, max_per_sender=5, max_nonce_gap=3))
+    config = MempoolConfig(
+        max_pool_txs=12,
+        max_per_sender=5,
+        max_nonce_gap=3,
+        max_queued_per_sender=2,
+        queued_lifetime_blocks=4,
+    )
+    pool = make_pool(config)
     accounts = Accounts()
     senders = [addr(i) for i in range(5)]
     accounts.fund(*senders, amount=balance)

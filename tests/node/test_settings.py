@@ -140,10 +140,10 @@ def test_defaults_owned_elsewhere_are_the_table_s() -> None:
     assert RpcLimits(**dict(config.rpc_limits)) == RpcLimits()
     pool = MempoolConfig()
     assert (
-        config.mempool_max_txs,
-        config.mempool_max_bytes,
-        config.mempool_max_tx_bytes,
-        config.mempool_max_per_sender,
+        config.mempool.max_pool_txs,
+        config.mempool.max_pool_bytes,
+        config.mempool.max_tx_bytes,
+        config.mempool.max_per_sender,
     ) == (pool.max_pool_txs, pool.max_pool_bytes, pool.max_tx_bytes, pool.max_per_sender)
 
 

@@ -11,6 +11,7 @@ import pytest
 from rpc_rig import Rig, hex_of
 
 from baychain.errors import (
+    CorruptStore,
     ExecutionReverted,
     HistoricalStateUnavailable,
     NonceTooLow,
@@ -226,3 +227,73 @@ def test_a_batch_of_sends_answers_as_sends_one_by_one(tmp_path: Path) -> None:
     finally:
         for rig in rigs:
             rig.close()
+
+
+def test_deeply_nested_json_is_a_parse_error_not_a_crash() -> None:
+    import asyncio
+
+    dispatcher = Dispatcher()
+
+    async def echo(*values: Any) -> Any:
+        return list(values)
+
+    dispatcher.register("echo", echo)
+
+    def ask(text: str) -> Any:
+        return json.loads(asyncio.run(dispatcher.handle_text(text)) or "null")
+
+    bomb = "[" * 100_000 + "]" * 100_000
+    answer = ask(bomb)
+    assert answer["error"] == {"code": -32700, "message": "parse error: nesting too deep"}
+    inside = '{"jsonrpc": "2.0", "id": 1, "method": "echo", "params": [' + "[" * 64
+    inside += "]" * 64 + "]}"
+    assert ask(inside)["error"]["message"] == "parse error: nesting too deep"
+    brackets_in_strings = json.dumps(request("echo", "[" * 1_000, "{" * 1_000))
+    assert ask(brackets_in_strings)["result"] == ["[" * 1_000, "{" * 1_000]
+    allowed = json.dumps(request("echo", json.loads("[" * 60 + "]" * 60)))
+    assert "result" in ask(allowed)
+
+
+def test_a_rust_panic_is_an_internal_error_and_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import asyncio
+
+    # pyo3 raises pyo3_runtime.PanicException, which derives from BaseException.
+    panic = type("PanicException", (BaseException,), {"__module__": "pyo3_runtime"})
+    dispatcher = Dispatcher()
+
+    async def panics() -> None:
+        raise panic("called `Option::unwrap()` on a `None` value at src/block.rs:12")
+
+    async def fine() -> int:
+        return 1
+
+    dispatcher.register("panics", panics)
+    dispatcher.register("fine", fine)
+    with caplog.at_level("ERROR", logger="baychain.rpc"):
+        answer = json.loads(asyncio.run(dispatcher.handle_text(json.dumps(request("panics")))))
+    assert answer["error"]["code"] == -32603
+    assert "unwrap" not in answer["error"]["message"]
+    assert "unwrap" in caplog.text
+    batch = [request("panics", id_=1), request("fine", id_=2)]
+    answers = json.loads(asyncio.run(dispatcher.handle_text(json.dumps(batch))) or "[]")
+    assert [a.get("result") for a in answers] == [None, 1]
+
+
+@pytest.mark.parametrize("error", [
+    StoreError("/home/op/chain/data/data.mdb: MDB_MAP_FULL"),
+    CorruptStore("/home/op/chain/data: block 7 has no header"),
+    OSError("[Errno 5] Input/output error: '/home/op/chain/data/data.mdb'"),
+])
+def test_internal_errors_answer_a_reference_not_internals(
+    error: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("ERROR", logger="baychain.rpc"):
+        answer = error_for(error)
+    assert answer.code == -32603
+    assert "/home/op" not in answer.message and "mdb" not in answer.message.lower()
+    reference = answer.message.rsplit(" ", 1)[-1]
+    assert answer.message == f"internal error: see the node's log for reference {reference}"
+    assert reference in caplog.text and "/home/op" in caplog.text
+    assert error_for(StoreError("x")).message != answer.message  # one reference per error

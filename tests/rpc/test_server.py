@@ -125,6 +125,187 @@ def test_stopping_closes_open_websockets_at_once(rig: Rig) -> None:
     asyncio.run(scenario())
 
 
+async def post_with(server: RpcServer, headers: dict[str, str]) -> int:
+    async with aiohttp.ClientSession() as client, client.post(
+        server.url, json=body("eth_chainId"), headers=headers
+    ) as answer:
+        return answer.status
+
+
+def test_browser_origins_and_foreign_host_names_are_refused(rig: Rig) -> None:
+    async def scenario() -> None:
+        async with serving(rig) as server:
+            port = server.port
+            assert await post_with(server, {}) == 200  # curl, web3.py, ethers in node
+            assert await post_with(server, {"Origin": "https://evil.example"}) == 403
+            assert await post_with(server, {"Origin": "null"}) == 403
+            async with aiohttp.ClientSession() as client:
+                with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                    await client.ws_connect(server.ws_url, origin="https://evil.example")
+                assert refused.value.status == 403
+                async with client.ws_connect(server.ws_url) as ws:  # no Origin: a tool
+                    await ws.send_str(json.dumps(body("eth_chainId")))
+                    assert "result" in json.loads((await ws.receive(timeout=5)).data)
+            # DNS rebinding: a page on rebind.example whose name now points at 127.0.0.1
+            assert await post_with(server, {"Host": f"rebind.example:{port}"}) == 403
+            for host in (f"localhost:{port}", "LOCALHOST", f"127.0.0.1:{port}", f"[::1]:{port}",
+                         f"192.0.2.7:{port}"):  # an address is no name to rebind
+                assert await post_with(server, {"Host": host}) == 200, host
+
+    asyncio.run(scenario())
+
+
+def test_an_operator_opens_origins_and_host_names(rig: Rig) -> None:
+    from baychain.rpc.server import RpcAccess
+
+    async def scenario() -> None:
+        access = RpcAccess(allowed_origins=("https://app.example",),
+                           allowed_hosts=("node.example",))
+        server = RpcServer(rig.service, "127.0.0.1", 0, access)
+        await server.start()
+        try:
+            assert await post_with(server, {"Origin": "https://app.example"}) == 200
+            assert await post_with(server, {"Origin": "https://app.example.evil"}) == 403
+            assert await post_with(server, {"Host": "node.example"}) == 200
+            assert await post_with(server, {"Host": "localhost"}) == 403  # the list replaces
+        finally:
+            await server.stop()
+        anyone = RpcServer(rig.service, "127.0.0.1", 0,
+                           RpcAccess(allowed_origins=("*",), allowed_hosts=("*",)))
+        await anyone.start()
+        try:
+            assert await post_with(anyone, {"Origin": "https://x.example", "Host": "y"}) == 200
+        finally:
+            await anyone.stop()
+
+    asyncio.run(scenario())
+
+
+def slow_body(port: int, source: str = "127.0.0.1") -> socket.socket:
+    """A POST whose headers arrive and whose body never does."""
+    sock = socket.create_connection(("127.0.0.1", port), source_address=(source, 0))
+    sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 1000\r\n\r\n{")
+    return sock
+
+
+def slow_headers(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    return sock
+
+
+def test_slow_clients_from_one_address_leave_room_for_others(tmp_path: Path) -> None:
+    from baychain.rpc.server import RpcAccess
+
+    made = Rig(tmp_path / "chain", "ecdsa", RpcLimits(max_connections=8))
+    access = RpcAccess(read_timeout_ms=1_500, connections_per_address=4)
+
+    async def scenario() -> None:
+        server = RpcServer(made.service, "127.0.0.1", 0, access)
+        await server.start()
+        slow = [slow_body(server.port) for _ in range(8)] + [slow_headers(server.port)]
+        try:
+            await asyncio.sleep(0.2)
+            other = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+            async with aiohttp.ClientSession(connector=other) as client:
+                started = time.monotonic()
+                async with client.post(server.url, json=body("eth_chainId")) as answer:
+                    assert answer.status == 200
+                assert time.monotonic() - started < 1
+            async with aiohttp.ClientSession() as client:
+                async with client.post(server.url, json=body("eth_chainId")) as full:
+                    assert full.status == 503  # this address holds its four slots
+                await asyncio.sleep(2)  # the read timeout ends the slow ones
+                async with client.post(server.url, json=body("eth_chainId")) as again:
+                    assert again.status == 200
+            statuses = []
+            for sock in slow:
+                sock.settimeout(1)
+                reply = await asyncio.to_thread(sock.recv, 1_000)
+                statuses.append(reply.split(b" ", 2)[1] if reply else b"closed")
+            assert statuses.count(b"408") == 4 and statuses.count(b"503") == 4, statuses
+            assert statuses[-1] == b"closed"  # headers that never ended
+        finally:
+            for sock in slow:
+                sock.close()
+            await server.stop()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        made.close()
+
+
+def test_an_idle_websocket_without_subscriptions_is_closed(tmp_path: Path) -> None:
+    from baychain.rpc.server import RpcAccess
+
+    made = Rig(tmp_path / "chain", "ecdsa")
+
+    async def scenario() -> None:
+        # (a short read timeout too: it bounds requests, not WebSockets)
+        access = RpcAccess(ws_idle_timeout_ms=500, read_timeout_ms=200)
+        server = RpcServer(made.service, "127.0.0.1", 0, access)
+        await server.start()
+        try:
+            async with aiohttp.ClientSession() as client, \
+                    client.ws_connect(server.ws_url) as idle, \
+                    client.ws_connect(server.ws_url) as subscribed:
+                await subscribed.send_str(json.dumps(body("eth_subscribe", "newHeads")))
+                await subscribed.receive(timeout=5)
+                closing = await idle.receive(timeout=5)
+                assert closing.type == aiohttp.WSMsgType.CLOSE
+                await asyncio.sleep(0.7)
+                made.seal()  # the subscribed one stays open and is notified
+                note = json.loads((await subscribed.receive(timeout=5)).data)
+                assert note["method"] == "eth_subscription"
+        finally:
+            await server.stop()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        made.close()
+
+
+def test_http_filters_are_bounded_per_client_address(tmp_path: Path) -> None:
+    from baychain.rpc.server import RpcAccess
+
+    made = Rig(tmp_path / "chain", "ecdsa", RpcLimits(max_filters=4))
+
+    async def new_filter(server: RpcServer, source: str) -> dict[str, Any]:
+        connector = aiohttp.TCPConnector(local_addr=(source, 0))
+        async with aiohttp.ClientSession(connector=connector) as client, client.post(
+            server.url, json=body("eth_newBlockFilter")
+        ) as answer:
+            reply: dict[str, Any] = await answer.json()
+            return reply
+
+    async def scenario() -> None:
+        server = RpcServer(made.service, "127.0.0.1", 0, RpcAccess(filters_per_client=2))
+        await server.start()
+        try:
+            greedy = [await new_filter(server, "127.0.0.2") for _ in range(3)]
+            assert ["result" in answer for answer in greedy] == [True, True, False]
+            assert greedy[2]["error"]["code"] == -32005
+            assert "this client" in greedy[2]["error"]["message"]
+            others = [await new_filter(server, "127.0.0.3") for _ in range(2)]
+            assert all("result" in answer for answer in others)
+            late = await new_filter(server, "127.0.0.4")
+            assert late["error"]["code"] == -32005 and "node-wide" in late["error"]["message"]
+            async with aiohttp.ClientSession() as client, client.post(  # ids are node-wide
+                server.url, json=body("eth_getFilterChanges", greedy[0]["result"])
+            ) as polled:
+                assert (await polled.json())["result"] == []
+        finally:
+            await server.stop()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        made.close()
+
+
 # -- a real node process --------------------------------------------------------------
 
 

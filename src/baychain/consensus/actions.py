@@ -34,6 +34,7 @@ __all__ = [
     "Commit",
     "PersistSignerState",
     "ReportEquivocation",
+    "ReportPeer",
     "ScheduleTimeout",
     "Send",
     "ServeDecision",
@@ -127,6 +128,16 @@ class ReportEquivocation:
     second: Proposal | Vote
 
 
+@dataclass(frozen=True, slots=True)
+class ReportPeer:
+    """``peer`` sent a message that can never be valid (a signature that does not verify,
+    a forged certificate): hold it against the peer (the transport's misbehaviour score,
+    ``PeerManager.report_invalid``). Emitted at once, never held behind a signer write."""
+
+    peer: PeerId
+    reason: str
+
+
 Action: TypeAlias = (
     Broadcast
     | Send
@@ -137,4 +148,5 @@ Action: TypeAlias = (
     | PersistSignerState
     | ServeDecision
     | ReportEquivocation
+    | ReportPeer
 )

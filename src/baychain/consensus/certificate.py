@@ -104,6 +104,7 @@ def verify_certificate(
     validator_set: ValidatorSet,
     suite: CryptoSuite,
     chain_id: int,
+    genesis_hash: Hash32,
     *,
     height: int | None = None,
     verifier: SignatureVerifier | None = None,
@@ -111,7 +112,8 @@ def verify_certificate(
     """Return if ``certificate`` proves ``block_hash`` final; raise InvalidCommitCertificate.
 
     ``validator_set`` must be the set in force at the certificate's height (ask the
-    :class:`~baychain.consensus.validators.ValidatorSchedule`); ``height``, when
+    :class:`~baychain.consensus.validators.ValidatorSchedule`); ``chain_id`` and
+    ``genesis_hash`` name the chain the precommits were signed for; ``height``, when
     given, is the height the block claims. The checks, in order: the certificate names
     ``block_hash`` (and ``height``); every signer index is in the set and appears once;
     the signers' power is a quorum; every signature verifies as that validator's
@@ -144,7 +146,9 @@ def verify_certificate(
             f"more than two thirds ({validator_set.quorum_power}) is needed"
         )
     # Every signature is a precommit for this block at this height and round.
-    message = vote_sign_bytes(chain_id, VoteType.PRECOMMIT, cert.height, cert.round, block_hash)
+    message = vote_sign_bytes(
+        chain_id, genesis_hash, VoteType.PRECOMMIT, cert.height, cert.round, block_hash
+    )
     check = verifier or SuiteVerifier(suite)
     for index, signature in sigs:
         validator = validator_set.validators[index]

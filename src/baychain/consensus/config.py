@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from baychain.crypto.suite import CryptoSuite
+from baychain.primitives import Hash32
 
 __all__ = ["EngineConfig", "TimeoutConfig"]
 
@@ -50,12 +51,24 @@ class EngineConfig:
     """What one consensus engine needs to know about its chain and its limits."""
 
     chain_id: int
+    genesis_hash: Hash32
+    """Hash of the chain's block 0: signed into every vote and proposal with the chain id."""
     suite: CryptoSuite
     timeouts: TimeoutConfig = field(default_factory=TimeoutConfig)
     empty_blocks: bool = True
     """When False, round 0 of a height starts (proposal, propose timeout) only once the
     pool has transactions or another validator's message for the height arrives."""
     max_future_messages: int = 10_000
-    """Messages of the next height kept until this node gets there."""
+    """Messages of the next height kept until this node gets there, from all peers
+    together. Only messages whose signature verified against the next height's
+    validator set are kept, at most one proposal per round and two votes per
+    (validator, round, type) (a vote and one conflicting vote)."""
+    max_future_messages_per_peer: int = 1_000
+    """Of those, how many one peer's messages may take."""
     max_future_rounds: int = 4
-    """Distinct rounds ahead of ours kept per validator (bounds Byzantine flooding)."""
+    """Distinct rounds ahead of ours kept per validator (bounds Byzantine flooding);
+    also the round window of the next height: its rounds ``0 .. max_future_rounds - 1``
+    are buffered, later ones dropped (re-gossip brings them again)."""
+    verdict_cache_entries: int = 4_096
+    """Signature verdicts remembered (valid and invalid), so a replayed message is not
+    verified again."""

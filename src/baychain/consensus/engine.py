@@ -43,7 +43,14 @@ What the paper leaves to the environment is done here explicitly:
 
 Pipelining: the engine enters height h+1 the moment it decides h, without waiting
 for the commit to be written, and replays the messages of h+1 it buffered, so the
-proposal of h+1 is validated right after h's commit is applied.
+proposal of h+1 is validated right after h's commit is applied. That buffer keeps
+only messages whose signature verified against the set of h+1, within a round
+window, a share per peer and one slot per (signer, round, step)
+(:meth:`Engine._buffer_next_height`).
+
+Bad input is held against its sender: a signature that does not verify or a forged
+certificate yields :class:`~.actions.ReportPeer` for the peer it came from. Every
+signature verdict is remembered (bounded), so replays are not verified again.
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ from baychain.consensus.actions import (
     Commit,
     PersistSignerState,
     ReportEquivocation,
+    ReportPeer,
     ScheduleTimeout,
     Send,
     ServeDecision,
@@ -90,7 +98,7 @@ from baychain.consensus.messages import (
 from baychain.consensus.safety import Lock, PrivValidator, SignerState
 from baychain.consensus.types import NO_ROUND, Proposal, Round, Step, Vote, VoteType
 from baychain.consensus.validators import ValidatorSet, ValidatorSetProvider
-from baychain.consensus.verifier import SignatureVerifier, SuiteVerifier
+from baychain.consensus.verifier import CachingVerifier, SignatureVerifier
 from baychain.consensus.votes import AddResult, VoteSet
 from baychain.errors import DecodingError, DoubleSignRefused, InvalidCommitCertificate
 from baychain.primitives import Address, Hash32, Height, PeerId
@@ -123,7 +131,11 @@ class Engine:
         self._sets = validator_sets
         self._signer = signer
         self._me: Address | None = signer.address if signer is not None else None
-        self._verifier: SignatureVerifier = verifier or SuiteVerifier(config.suite)
+        # Every verdict is remembered: a replayed message (re-gossip, or a peer sending
+        # the same forgery again) costs a lookup, not a signature check.
+        self._verifier: SignatureVerifier = CachingVerifier(
+            config.suite, config.verdict_cache_entries, inner=verifier
+        )
         self._timeouts = config.timeouts
         self._out: list[Action] = []
         self._held: list[tuple[int, Action]] = []
@@ -131,6 +143,8 @@ class Engine:
         self._acked = 0
         self._next_request = 0
         self._future: dict[Message, PeerId] = {}  # next-height messages, deduplicated
+        self._future_per_peer: dict[PeerId, int] = {}
+        self._future_slots: dict[tuple[Address, int, int], int] = {}
         self._peer_heights: dict[PeerId, int] = {}
         self._reset(height)
 
@@ -196,6 +210,11 @@ class Engine:
     def validator_set(self) -> ValidatorSet:
         """The validator set of the current height."""
         return self._validators
+
+    @property
+    def next_height_backlog(self) -> int:
+        """How many messages of the next height are buffered (verified, bounded)."""
+        return len(self._future)
 
     @property
     def waiting_for_transactions(self) -> bool:
@@ -310,7 +329,7 @@ class Engine:
             return None
         if not isinstance(vote, Vote) or vote.height != self._height:
             return None
-        self._on_vote(vote)
+        self._on_vote(None, vote)
         return vote
 
     # ------------------------------------------------------------------ the upon rules
@@ -444,6 +463,8 @@ class Engine:
         self._start_round(Round(0), new_height=True)
         self._schedule(TimeoutKind.GOSSIP, Round(0), self._timeouts.gossip_ms)
         buffered, self._future = self._future, {}
+        self._future_per_peer.clear()
+        self._future_slots.clear()
         for message, peer in buffered.items():
             self._on_message(peer, message)
         ahead = self._peer_ahead(2)
@@ -541,21 +562,97 @@ class Engine:
             return
         if height > self._height:
             self._note_ahead(peer, height)
-            if (
-                height == self._height + 1
-                and not isinstance(message, Decision)
-                and len(self._future) < self.config.max_future_messages
-            ):
-                self._future.setdefault(message, peer)
+            if height == self._height + 1 and not isinstance(message, Decision):
+                self._buffer_next_height(peer, message)
             return
         if isinstance(message, Vote):
-            self._on_vote(message)
+            self._on_vote(peer, message)
         elif isinstance(message, Proposal):
-            self._on_proposal(message)
+            self._on_proposal(peer, message)
         else:
-            self._on_decision(message)
+            self._on_decision(peer, message)
 
-    def _on_vote(self, vote: Vote) -> None:
+    def _buffer_next_height(self, peer: PeerId, message: Proposal | Vote) -> None:
+        """Keep a message of the next height for when we get there, if it can count there.
+
+        Cheap checks first, the signature last, so junk costs at most one check and is
+        reported; whatever is kept is a validator's genuine message, within bounds.
+        """
+        config, height = self.config, Height(self._height + 1)
+        validators = self._sets.validator_set_at(height)
+        # within the round window of the next height, and not kept already
+        if message.round >= config.max_future_rounds or message in self._future:
+            return
+        # room in the buffer, and in this peer's share of it
+        if len(self._future) >= config.max_future_messages:
+            return
+        if self._future_per_peer.get(peer, 0) >= config.max_future_messages_per_peer:
+            return
+        if isinstance(message, Vote):
+            # signed by a validator of that height; at most a vote and one conflicting vote
+            signer = validators.get(message.validator)
+            slot, room = (message.validator, message.round, int(message.vote_type)), 2
+            payload = vote_sign_bytes(
+                config.chain_id,
+                config.genesis_hash,
+                message.vote_type,
+                height,
+                message.round,
+                message.block_hash,
+            )
+        else:
+            # the proposer of its round, with an earlier proof-of-lock round; one per round
+            if not NO_ROUND <= message.valid_round < message.round:
+                return
+            signer = validators.proposer(height, message.round)
+            if message.proposer != signer.address:
+                return
+            slot, room = (signer.address, message.round, 0), 1
+            payload = proposal_sign_bytes(
+                config.chain_id,
+                config.genesis_hash,
+                height,
+                message.round,
+                message.block_hash,
+                message.valid_round,
+            )
+        if signer is None or self._future_slots.get(slot, 0) >= room:
+            return
+        # and really signed by that validator
+        if not self._signed(peer, signer.public_key, payload, message.signature, message):
+            return
+        self._future[message] = peer
+        self._future_per_peer[peer] = self._future_per_peer.get(peer, 0) + 1
+        self._future_slots[slot] = self._future_slots.get(slot, 0) + 1
+
+    def _signed(
+        self,
+        peer: PeerId | None,
+        public_key: bytes,
+        payload: bytes,
+        signature: bytes,
+        message: Proposal | Vote,
+    ) -> bool:
+        """Check a signature; hold a bad one against the peer that sent it.
+
+        No honest node sends a message whose signature does not verify (it relays only
+        messages it checked), so a bad signature is the sender's fault, whoever it names.
+        """
+        if self._verifier.verify(public_key, payload, signature):
+            return True
+        if peer is not None:
+            what = "proposal" if isinstance(message, Proposal) else "vote"
+            # Not held behind a signer write: it changes nothing this node sends.
+            self._out.append(
+                ReportPeer(
+                    peer,
+                    f"{what} of height {message.height}, round {message.round} "
+                    "with an invalid signature",
+                )
+            )
+        return False
+
+    def _on_vote(self, peer: PeerId | None, vote: Vote) -> None:
         member = self._validators.get(vote.validator)
         if member is None:
             return
@@ -563,10 +660,16 @@ class Engine:
         tally = tallies.get(vote.round)
         if tally is not None and tally.has(vote.validator, vote.block_hash):
             return  # a copy of a vote already checked and counted
+        config = self.config
         payload = vote_sign_bytes(
-            self.config.chain_id, vote.vote_type, vote.height, vote.round, vote.block_hash
+            config.chain_id,
+            config.genesis_hash,
+            vote.vote_type,
+            vote.height,
+            vote.round,
+            vote.block_hash,
         )
-        if not self._verifier.verify(member.public_key, payload, vote.signature):
+        if not self._signed(peer, member.public_key, payload, vote.signature, vote):
             return
         self._add_vote(vote, member.power)
         self._note_activity(vote.validator)
@@ -601,7 +704,7 @@ class Engine:
             self._commit_candidates[round] = value
         self._note_round(round, vote.validator, power)
 
-    def _on_proposal(self, proposal: Proposal) -> None:
+    def _on_proposal(self, peer: PeerId, proposal: Proposal) -> None:
         round = proposal.round
         # A proof-of-lock round must be an earlier round of this height.
         if not NO_ROUND <= proposal.valid_round < round:
@@ -609,12 +712,20 @@ class Engine:
         proposer = self._validators.proposer(self._height, round)
         if proposal.proposer != proposer.address:
             return
-        payload = proposal_sign_bytes(
-            self.config.chain_id, proposal.height, round, proposal.block_hash, proposal.valid_round
-        )
-        if not self._verifier.verify(proposer.public_key, payload, proposal.signature):
-            return
         earlier = self._proposals.get(round)
+        if earlier == proposal:
+            return  # a re-gossiped copy of the proposal already checked
+        config = self.config
+        payload = proposal_sign_bytes(
+            config.chain_id,
+            config.genesis_hash,
+            proposal.height,
+            round,
+            proposal.block_hash,
+            proposal.valid_round,
+        )
+        if not self._signed(peer, proposer.public_key, payload, proposal.signature, proposal):
+            return
         if earlier is not None:
             if (earlier.block_hash, earlier.valid_round, earlier.block) != (
                 proposal.block_hash,
@@ -634,11 +745,12 @@ class Engine:
         self._note_round(round, proposal.proposer, proposer.power)
         self._note_activity(proposal.proposer)
 
-    def _on_decision(self, decision: Decision) -> None:
+    def _on_decision(self, peer: PeerId, decision: Decision) -> None:
         """A committed block of our height from a peer: check its certificate, then validate."""
         try:
             certificate = decode_certificate(decision.certificate)
-        except DecodingError:
+        except DecodingError as exc:
+            self._out.append(ReportPeer(peer, f"decision of height {decision.height}: {exc}"))
             return
         if certificate.height != self._height:
             return
@@ -650,9 +762,11 @@ class Engine:
                     self._validators,
                     self.config.suite,
                     self.config.chain_id,
+                    self.config.genesis_hash,
                     verifier=self._verifier,
                 )
-            except InvalidCommitCertificate:
+            except InvalidCommitCertificate as exc:
+                self._out.append(ReportPeer(peer, f"decision with a bad certificate: {exc}"))
                 return
             self._decision_certs[certificate.block_hash] = certificate
             self._known_hashes.add(certificate.block_hash)

@@ -26,6 +26,7 @@ __all__ = [
     "TransactionsAvailable",
 ]
 
+
 class TimeoutKind(Enum):
     """The timers of a round, and the periodic re-broadcast timer."""
 

@@ -3,15 +3,19 @@
 Signed bytes (what :class:`~baychain.consensus.safety.PrivValidator` signs and
 everyone verifies with the chain's suite)::
 
-    vote:     0x19 || rlp([DOMAIN, chain_id, type, height, round, block_hash or b""])
-    proposal: 0x19 || rlp([DOMAIN, chain_id, 0x20, height, round, block_hash, valid_round + 1])
+    vote:     0x19 || rlp([DOMAIN, chain_id, genesis_hash, type, height, round,
+                           block_hash or b""])
+    proposal: 0x19 || rlp([DOMAIN, chain_id, genesis_hash, 0x20, height, round,
+                           block_hash, valid_round + 1])
 
-``DOMAIN`` is :data:`SIGNING_DOMAIN`, ``type`` is 0x01 (prevote) or 0x02
-(precommit), integers are RLP's minimal big-endian strings and a nil vote names the
-empty string. The leading 0x19 is the byte EIP-191 reserves for signed data that
-is not a transaction: no transaction envelope or signing payload of either suite
-starts with it, so a consensus signature can never be replayed as a transaction
-signature, and the chain id keeps it from being replayed on another chain.
+``DOMAIN`` is :data:`SIGNING_DOMAIN`, ``genesis_hash`` the hash of the chain's block
+0, ``type`` 0x01 (prevote) or 0x02 (precommit); integers are RLP's minimal
+big-endian strings and a nil vote names the empty string. The leading 0x19 is the
+byte EIP-191 reserves for signed data that is not a transaction: no transaction
+envelope or signing payload of either suite starts with it, so a consensus
+signature can never be replayed as a transaction signature. The chain id and the
+genesis hash keep it from being replayed on another chain: every default network
+shares chain id 20261 and the dev keys, so the chain id alone would not.
 
 Wire encoding (:func:`encode_message` / :func:`decode_message`): one RLP list
 whose first item is the message kind::
@@ -55,8 +59,9 @@ __all__ = [
 SIGNING_PREFIX = b"\x19"
 """First byte of every signed consensus payload (EIP-191's reserved byte)."""
 
-SIGNING_DOMAIN = b"BayChain consensus v1"
-"""Domain tag inside every signed consensus payload."""
+SIGNING_DOMAIN = b"BayChain consensus v2"
+"""Domain tag inside every signed consensus payload (v2: the genesis hash is signed;
+v1 signatures, without it, never verify as v2)."""
 
 MAX_SIGNATURE_BYTES = 128
 """Widest signature the decoder accepts (ecdsa signs 65 bytes, sm 64)."""
@@ -97,7 +102,12 @@ Message: TypeAlias = Proposal | Vote | Decision | DecisionRequest
 
 @lru_cache(maxsize=4096)
 def vote_sign_bytes(
-    chain_id: int, vote_type: VoteType, height: int, round: int, block_hash: bytes | None
+    chain_id: int,
+    genesis_hash: bytes,
+    vote_type: VoteType,
+    height: int,
+    round: int,
+    block_hash: bytes | None,
 ) -> bytes:
     """The bytes a validator signs to cast a vote (see the module docstring).
 
@@ -107,6 +117,7 @@ def vote_sign_bytes(
         [
             SIGNING_DOMAIN,
             _uint(chain_id),
+            _genesis(genesis_hash),
             _uint(vote_type),
             _uint(height),
             _uint(round),
@@ -116,13 +127,19 @@ def vote_sign_bytes(
 
 
 def proposal_sign_bytes(
-    chain_id: int, height: int, round: int, block_hash: bytes, valid_round: int
+    chain_id: int,
+    genesis_hash: bytes,
+    height: int,
+    round: int,
+    block_hash: bytes,
+    valid_round: int,
 ) -> bytes:
     """The bytes a proposer signs for a proposal (see the module docstring)."""
     return SIGNING_PREFIX + rlp.encode(
         [
             SIGNING_DOMAIN,
             _uint(chain_id),
+            _genesis(genesis_hash),
             _uint(PROPOSAL_TYPE),
             _uint(height),
             _uint(round),
@@ -130,6 +147,14 @@ def proposal_sign_bytes(
             _uint(valid_round + 1),
         ]
     )
+
+
+def _genesis(genesis_hash: bytes) -> bytes:
+    """The genesis hash as signed: exactly 32 bytes (a caller passing anything else has
+    confused it with another argument, and would sign for no chain at all)."""
+    if len(genesis_hash) != 32:
+        raise ValueError(f"a genesis hash is 32 bytes, got {len(genesis_hash)}")
+    return bytes(genesis_hash)
 
 
 def encode_message(message: Message) -> bytes:

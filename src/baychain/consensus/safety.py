@@ -173,7 +173,8 @@ class MemorySignerStore:
 class PrivValidator:
     """Signs proposals and votes for one validator key, refusing to equivocate.
 
-    ``state`` is the state loaded from the validator's store at start (None for a
+    ``chain_id`` and ``genesis_hash`` (block 0's hash) name the chain in every signed
+    payload. ``state`` is the state loaded from the validator's store at start (None for a
     validator that never signed). After each signature :attr:`state` is the new
     state, which the caller must persist before the signed message leaves the node.
     """
@@ -183,10 +184,12 @@ class PrivValidator:
         suite: CryptoSuite,
         private_key: bytes,
         chain_id: int,
+        genesis_hash: Hash32,
         state: SignerState | None = None,
     ) -> None:
         self.suite = suite
         self.chain_id = chain_id
+        self.genesis_hash = genesis_hash
         self.public_key = suite.public_key(private_key)
         self.address: Address = suite.address(self.public_key)
         self.state = state
@@ -196,7 +199,9 @@ class PrivValidator:
         self, height: Height, round: Round, block_hash: Hash32, valid_round: int, block: bytes
     ) -> Proposal:
         """Return the signed proposal; raise DoubleSignRefused if it would conflict."""
-        payload = proposal_sign_bytes(self.chain_id, height, round, block_hash, valid_round)
+        payload = proposal_sign_bytes(
+            self.chain_id, self.genesis_hash, height, round, block_hash, valid_round
+        )
         signature = self._sign(height, round, Step.PROPOSE, payload, None)
         return Proposal(height, round, block_hash, valid_round, block, self.address, signature)
 
@@ -214,7 +219,9 @@ class PrivValidator:
         A precommit for a block is a lock: ``lock`` (its block and proof) is recorded
         with it, or a bare lock (round, hash) when not given.
         """
-        payload = vote_sign_bytes(self.chain_id, vote_type, height, round, block_hash)
+        payload = vote_sign_bytes(
+            self.chain_id, self.genesis_hash, vote_type, height, round, block_hash
+        )
         if vote_type == VoteType.PRECOMMIT and block_hash is not None:
             if lock is None or (lock.round, lock.block_hash) != (round, block_hash):
                 lock = Lock(round, block_hash)

@@ -37,24 +37,32 @@ class SuiteVerifier:
 
 
 class CachingVerifier:
-    """Checks with the suite and remembers the last ``capacity`` answers (FIFO eviction)."""
+    """Checks with the suite (or with ``inner``) and remembers the last ``capacity``
+    answers (FIFO eviction), invalid ones included."""
 
-    def __init__(self, suite: CryptoSuite, capacity: int = 65_536) -> None:
+    def __init__(
+        self,
+        suite: CryptoSuite,
+        capacity: int = 65_536,
+        *,
+        inner: SignatureVerifier | None = None,
+    ) -> None:
         self.suite = suite
         self.capacity = capacity
+        self._inner: SignatureVerifier = inner if inner is not None else SuiteVerifier(suite)
         self._answers: dict[tuple[bytes, bytes, bytes], bool] = {}
         self.hits = 0
         self.misses = 0
 
     def verify(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
-        """True iff ``suite.verify`` accepts the signature (answered from memory if seen)."""
+        """True iff the signature is valid (answered from memory if seen)."""
         key = (public_key, message, signature)
         answer = self._answers.get(key)
         if answer is not None:
             self.hits += 1
             return answer
         self.misses += 1
-        answer = self.suite.verify(public_key, message, signature)
+        answer = self._inner.verify(public_key, message, signature)
         if len(self._answers) >= self.capacity:
             del self._answers[next(iter(self._answers))]
         self._answers[key] = answer

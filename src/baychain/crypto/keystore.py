@@ -23,7 +23,9 @@ Ciphers (the writer picks the first one the linked OpenSSL supports):
 
 Both authenticate a header naming the version, suite and address, so a file
 whose metadata was edited fails like a wrong password would. Reading a file
-bounds its scrypt cost so a crafted keystore cannot exhaust the node's memory.
+bounds its scrypt cost so a crafted keystore cannot exhaust the node's memory,
+and refuses a cost too low to protect the key (n < 2**14, r < 8): such a file was
+not written by BayChain, or was weakened to be cracked.
 """
 
 from __future__ import annotations
@@ -53,8 +55,17 @@ DEFAULT_SCRYPT_N = 2**17
 """scrypt CPU/memory cost (128 MiB with r = 8; the OWASP 2023 minimum)."""
 DEFAULT_SCRYPT_R = 8
 DEFAULT_SCRYPT_P = 1
+MIN_SCRYPT_N = 2**14
+"""Least scrypt cost a keystore may have (16 MiB with r = 8; below it a stolen keystore's
+password falls to guessing too cheaply)."""
+MIN_SCRYPT_R = 8
+"""Least scrypt block size (with ``MIN_SCRYPT_N``, a 16 MiB working set per guess)."""
+MAX_SCRYPT_R = 32
+MAX_SCRYPT_P = 16
 MAX_SCRYPT_MEMORY_BYTES = 1 << 30
 """Largest scrypt working set (128 * n * r bytes) a keystore may ask for."""
+
+_REENCRYPT = "re-encrypt the key with the default parameters (encrypt_key)"
 
 SALT_SIZE = 32
 _DERIVED_KEY_SIZE = sm4.SM4_KEY_SIZE + 32
@@ -191,11 +202,23 @@ def decrypt_key(suite: CryptoSuite, keystore: Mapping[str, Any], password: str) 
 
 
 def _check_scrypt_params(n: int, r: int, p: int) -> None:
-    """Raise DecodingError unless (n, r, p) are valid and within the memory bound."""
+    """Raise DecodingError unless (n, r, p) are valid, strong enough and within the memory bound.
+
+    A keystore with a cheap cost (``n`` below :data:`MIN_SCRYPT_N`, ``r`` below
+    :data:`MIN_SCRYPT_R`) makes each password guess cheap for whoever copies the
+    file, so it is refused rather than silently accepted; ``r`` and ``p`` above
+    their bounds only cost the node time and memory.
+    """
     if n < 2 or n & (n - 1):
         raise DecodingError(f"scrypt n must be a power of two greater than 1, got {n}")
-    if r < 1 or p < 1 or p > 16:
-        raise DecodingError(f"scrypt r must be >= 1 and p in [1, 16], got r={r}, p={p}")
+    if not MIN_SCRYPT_R <= r <= MAX_SCRYPT_R:
+        if r < MIN_SCRYPT_R:
+            raise DecodingError(f"scrypt r={r} is too weak: at least {MIN_SCRYPT_R}; {_REENCRYPT}")
+        raise DecodingError(f"scrypt r must be between {MIN_SCRYPT_R} and {MAX_SCRYPT_R}, got {r}")
+    if not 1 <= p <= MAX_SCRYPT_P:
+        raise DecodingError(f"scrypt p must be between 1 and {MAX_SCRYPT_P}, got {p}")
+    if n < MIN_SCRYPT_N:
+        raise DecodingError(f"scrypt n={n} is too weak: at least {MIN_SCRYPT_N}; {_REENCRYPT}")
     if 128 * n * r > MAX_SCRYPT_MEMORY_BYTES:
         raise DecodingError(
             f"scrypt parameters n={n}, r={r} need more than {MAX_SCRYPT_MEMORY_BYTES} bytes"

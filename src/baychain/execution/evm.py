@@ -95,6 +95,7 @@ __all__ = [
     "deployed_code",
     "merge_diffs",
     "refusal_error",
+    "run_call",
     "run_transactions",
 ]
 
@@ -300,6 +301,27 @@ def run_transactions(
             raise UnsupportedTransactionType(tx.tx_type, "the EVM engine runs types 0, 1, 2, 0x53")
     try:
         return _evm.run_transactions(env, txs, db)
+    except RuntimeError as fault:
+        raise ExecutionError(str(fault)) from fault
+
+
+def run_call(
+    env: BlockEnv, tx: TxInput, db: StateReader, *, time_limit_ms: int | None = None
+) -> TxOutcome:
+    """Execute one simulated call ``tx`` on the state ``db`` reads; commit nothing.
+
+    The outcome is the one :func:`run_transactions` gives for ``tx`` alone. Unlike it, the
+    engine runs the EVM *without the GIL* (re-taking it only to ask ``db`` for state), so
+    the node's other threads keep running while a call computes, and it stops the EVM once
+    ``time_limit_ms`` of wall-clock time has passed (None: no limit).
+
+    Raises :class:`TimeoutError` when the time limit passes, and otherwise what
+    :func:`run_transactions` raises.
+    """
+    if tx.tx_type not in EXECUTABLE_TX_TYPES:
+        raise UnsupportedTransactionType(tx.tx_type, "the EVM engine runs types 0, 1, 2, 0x53")
+    try:
+        return _evm.run_call(env, tx, db, time_limit_ms)
     except RuntimeError as fault:
         raise ExecutionError(str(fault)) from fault
 

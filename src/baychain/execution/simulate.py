@@ -3,7 +3,9 @@
 This is what ``eth_call`` and ``eth_estimateGas`` execute. It is pure like the
 state-transition function: :func:`simulate_call` reads only its arguments (a
 state view, a block context, the call) and returns an outcome; the writes the
-call would make are computed and dropped.
+call would make are computed and dropped. The one exception is the clock: a call
+may be given a :class:`TimeBudget`, and then it stops when its wall-clock time is
+spent (:class:`CallTimedOut`), whatever gas it has left.
 
 Glossary:
 
@@ -16,6 +18,13 @@ Glossary:
   stack fault); all gas is consumed and there is no output. The engine does not
   name the halt, so a failed call that used its whole gas limit and returned
   nothing is reported as halted.
+- *time budget* (:class:`TimeBudget`): the wall-clock milliseconds a call, or a
+  whole gas estimation (all its runs together), may take; geth's ``RPCEVMTimeout``.
+  The EVM engine checks it while it runs (``rust/src/call.rs``), so a runaway loop
+  stops itself; a call past it raises :class:`CallTimedOut` (a :class:`CallFailed`).
+
+EVM calls run through :func:`~baychain.execution.evm.run_call`, which executes
+without holding the GIL: a long call does not stop the node's other threads.
 
 Calls to a system contract (``execution/system.py``) run its Python code on an
 overlay of a throwaway write set, exactly as a transaction to it would.
@@ -26,10 +35,11 @@ the lowest gas limit at which the call succeeds, up to the request's own limit.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 from baychain.errors import CallFailed, ExecutionReverted
-from baychain.execution.evm import StateReader, TxInput, run_transactions
+from baychain.execution.evm import StateReader, TxInput, run_call
 from baychain.execution.overlay import OverlayReader
 from baychain.execution.system import SystemContract, SystemRegistry
 from baychain.execution.system_tx import run_system_tx
@@ -45,6 +55,8 @@ from baychain.state.writeset import WriteSet
 __all__ = [
     "CallOutcome",
     "CallRequest",
+    "CallTimedOut",
+    "TimeBudget",
     "context_at",
     "estimate_gas",
     "raise_for_failure",
@@ -108,6 +120,43 @@ class CallOutcome:
         return self.refusal is None and not self.success and not self.halted
 
 
+class CallTimedOut(CallFailed):
+    """A call (or a gas estimation) ran past its :class:`TimeBudget`; nothing is answered."""
+
+    def __init__(self, what: str, limit_ms: int) -> None:
+        self.what = what
+        self.limit_ms = limit_ms
+        super().__init__(f"execution timeout: {what} exceeded {limit_ms} ms")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeBudget:
+    """``limit_ms`` milliseconds of wall-clock time from ``started`` (a ``time.monotonic()``).
+
+    ``what`` names the work in the timeout message (``call``, ``gas estimation``).
+    """
+
+    limit_ms: int
+    started: float
+    what: str = "call"
+
+    @classmethod
+    def start(cls, limit_ms: int, what: str = "call") -> TimeBudget:
+        """A budget of ``limit_ms`` starting now."""
+        return cls(limit_ms, time.monotonic(), what)
+
+    def remaining_ms(self) -> int:
+        """Whole milliseconds left; raise :class:`CallTimedOut` when none are."""
+        left = self.limit_ms - int((time.monotonic() - self.started) * 1000)
+        if left <= 0:
+            raise self.exceeded()
+        return left
+
+    def exceeded(self) -> CallTimedOut:
+        """The error of a call past this budget."""
+        return CallTimedOut(self.what, self.limit_ms)
+
+
 def context_at(header: Header, chain_id: int, hardfork: str, *, base_fee: int) -> BlockContext:
     """The block context of a call made "at" the block ``header`` (on its post-state).
 
@@ -131,10 +180,17 @@ def simulate_call(
     context: BlockContext,
     call: CallRequest,
     system: SystemRegistry | None = None,
+    *,
+    budget: TimeBudget | None = None,
 ) -> CallOutcome:
-    """Execute ``call`` on ``view`` in ``context`` and return its outcome; write nothing."""
+    """Execute ``call`` on ``view`` in ``context`` and return its outcome; write nothing.
+
+    With a ``budget``, raise :class:`CallTimedOut` when it is spent, before or during
+    the run (a system contract's Python code is short and runs to its end).
+    """
     registry = system if system is not None else default_system_contracts()
     nonce = call.nonce if call.nonce is not None else _nonce(view, call.caller)
+    time_limit_ms = None if budget is None else budget.remaining_ms()
     contract = registry.get(call.to)
     if contract is not None:
         return _simulate_system(contract, view, context, call, nonce)
@@ -151,7 +207,12 @@ def simulate_call(
         access_list=[(address, list(keys)) for address, keys in call.access_list],
         chain_id=context.chain_id,
     )
-    (outcome,) = run_transactions(context.engine_env(), [engine_input], view)
+    try:
+        outcome = run_call(context.engine_env(), engine_input, view, time_limit_ms=time_limit_ms)
+    except TimeoutError:
+        if budget is None:  # the engine times out only when given a limit
+            raise
+        raise budget.exceeded() from None
     if not outcome.valid:
         return CallOutcome(
             success=False,
@@ -274,18 +335,21 @@ def estimate_gas(
     context: BlockContext,
     call: CallRequest,
     system: SystemRegistry | None = None,
+    *,
+    budget: TimeBudget | None = None,
 ) -> int:
     """The lowest gas limit, at most ``call.gas_limit``, at which ``call`` succeeds.
 
     Raises what :func:`raise_for_failure` raises when the call fails even with
     ``call.gas_limit`` (a revert with its data; ``gas required exceeds allowance``
-    when it runs out of gas there).
+    when it runs out of gas there), and :class:`CallTimedOut` when the runs together
+    spend ``budget``.
     """
     registry = system if system is not None else default_system_contracts()
     if call.nonce is None:
         call = replace(call, nonce=_nonce(view, call.caller))
     high = call.gas_limit
-    top = simulate_call(view, context, call, registry)
+    top = simulate_call(view, context, call, registry, budget=budget)
     if not top.success:
         if top.halted:
             raise CallFailed(f"gas required exceeds allowance ({high})")
@@ -294,11 +358,11 @@ def estimate_gas(
     # calls need only that, plus the 1/64 EIP-150 withholds), then bisect.
     low = max(top.gas_used - 1, TX_BASE_COST - 1)
     guess = min(high, (top.gas_used + 2_300) * 64 // 63)
-    if guess < high and _succeeds(view, context, call, guess, registry):
+    if guess < high and _succeeds(view, context, call, guess, registry, budget):
         high = guess
     while high - low > 1:
         middle = (low + high) // 2
-        if _succeeds(view, context, call, middle, registry):
+        if _succeeds(view, context, call, middle, registry, budget):
             high = middle
         else:
             low = middle
@@ -306,6 +370,12 @@ def estimate_gas(
 
 
 def _succeeds(
-    view: StateReader, context: BlockContext, call: CallRequest, gas: int, system: SystemRegistry
+    view: StateReader,
+    context: BlockContext,
+    call: CallRequest,
+    gas: int,
+    system: SystemRegistry,
+    budget: TimeBudget | None,
 ) -> bool:
-    return simulate_call(view, context, replace(call, gas_limit=gas), system).success
+    capped = replace(call, gas_limit=gas)
+    return simulate_call(view, context, capped, system, budget=budget).success

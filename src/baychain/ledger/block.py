@@ -30,6 +30,7 @@ __all__ = [
     "KnownTransactions",
     "block_hash",
     "decode_block",
+    "decode_certified_header",
     "decode_header_only",
     "encode_block",
 ]
@@ -111,5 +112,14 @@ def decode_header_only(data: bytes) -> Header:
 
     Raise :class:`~baychain.errors.DecodingError` when the block's structure does not parse.
     """
+    return decode_certified_header(data)[0]
+
+
+def decode_certified_header(data: bytes) -> tuple[Header, bytes]:
+    """(header, encoded certificate) of an encoded block, without decoding its transactions:
+    what block sync checks before it spends any work on signatures.
+
+    Raise :class:`~baychain.errors.DecodingError` when the block's structure does not parse.
+    """
     fields = rlp.decode_list(rlp.decode(data), 3, name="block")
-    return header_from_item(fields[0])
+    return header_from_item(fields[0]), rlp.decode_bytes(fields[2], name="block certificate")

@@ -23,7 +23,8 @@ exact field count; field widths (``nonce`` and ``gas`` fit 64 bits, amounts and
 20-byte addresses with 32-byte keys); the chain id (legacy ``v`` must be
 ``chain_id * 2 + 35/36``: pre-EIP-155 signatures are refused, a consortium chain
 needs replay protection); EIP-2681 (``nonce < 2**64 - 1``); EIP-1559 (tip at
-most the fee cap); the signature (low ``s`` per EIP-2, enforced by the suite).
+most the fee cap); ``gas * fee cap`` within 256 bits; the signature (low ``s`` per
+EIP-2, enforced by the suite).
 The range and chain-id rules are the checks of :mod:`baychain.ledger.validity`;
 intrinsic gas is checked separately (``validity.check_intrinsic_gas``); signing
 lives in :mod:`baychain.ledger.signing`.
@@ -51,7 +52,12 @@ from baychain.errors import (
     WrongChainId,
 )
 from baychain.ledger.access_list import AccessList, decode_access_list
-from baychain.ledger.validity import check_chain_id, check_nonce_limit, check_priority_fee
+from baychain.ledger.validity import (
+    check_chain_id,
+    check_gas_fee_product,
+    check_nonce_limit,
+    check_priority_fee,
+)
 from baychain.primitives import Address, Hash32
 
 __all__ = [
@@ -291,12 +297,14 @@ def _decode_unverified(raw: bytes, suite: CryptoSuite, chain_id: int) -> _Unveri
         raise MalformedTransaction(f"malformed transaction: {exc}") from None
 
 
-def _common_checks(nonce: int, tip: int, fee_cap: int) -> None:
+def _common_checks(nonce: int, tip: int, fee_cap: int, gas_limit: int) -> None:
     """The stateless range rules every envelope shares."""
     # EIP-2681: the sender's nonce must still be incrementable.
     check_nonce_limit(nonce)
     # EIP-1559: the priority fee is part of, so at most, the fee cap.
     check_priority_fee(tip, fee_cap)
+    # the most the gas can cost is a 256-bit amount (GASLIMIT_PRICE_PRODUCT_OVERFLOW)
+    check_gas_fee_product(gas_limit, fee_cap)
 
 
 def _recoverable_signature(r: int, s: int, recid: int) -> bytes:
@@ -322,7 +330,7 @@ def _decode_legacy(raw: bytes, chain_id: int) -> _Unverified:
     if v < 35:
         raise InvalidTransactionSignature(f"legacy v must be chain_id * 2 + 35 or 36, got {v}")
     check_chain_id(chain_id, (v - 35) >> 1)
-    _common_checks(nonce, gas_price, gas_price)
+    _common_checks(nonce, gas_price, gas_price, gas_limit)
     # The fields are canonical, so the signing payload reuses their bytes as they are.
     payload = rlp.encode([*fields[:6], rlp.encode_uint(chain_id), b"", b""])
     return _Unverified(
@@ -374,7 +382,7 @@ def _decode_typed(raw: bytes, tx_type: int, suite: CryptoSuite, chain_id: int) -
         r = rlp.decode_uint(fields[-2], name="r")
         s = rlp.decode_uint(fields[-1], name="s")
     check_chain_id(chain_id, tx_chain_id)
-    _common_checks(nonce, tip, fee_cap)
+    _common_checks(nonce, tip, fee_cap, gas_limit)
     # The signed fields lead the list, and canonical decoding guarantees that re-encoding
     # them gives back their bytes: the signing payload is a slice of the envelope.
     if tx_type == SM2_TX_TYPE:

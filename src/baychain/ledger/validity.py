@@ -15,7 +15,8 @@ Who applies which rules, in which order (each caller keeps its own order, becaus
 first failing rule names the error a client sees):
 
 - the decoder (:func:`baychain.ledger.transactions.decode_transaction`): chain id,
-  EIP-2681 nonce limit, EIP-1559 tip within the fee cap;
+  EIP-2681 nonce limit, EIP-1559 tip within the fee cap, gas limit x fee cap within
+  256 bits;
 - the pool (:meth:`baychain.node.pool.mempool.Mempool.add_raw`): size, then the decoder,
   then intrinsic gas, block gas limit, fee cap, nonce unused, nonce gap, funds;
 - a system-contract transaction (:func:`baychain.execution.system_tx.run_system_tx`):
@@ -37,6 +38,7 @@ from baychain.errors import (
     BlockGasExhausted,
     FeeTooLow,
     GasLimitExceeded,
+    GasLimitPriceOverflow,
     InsufficientFunds,
     IntrinsicGasTooLow,
     InvalidTransaction,
@@ -52,6 +54,7 @@ from baychain.ledger.intrinsic_gas import HasIntrinsicFields, intrinsic_gas
 
 __all__ = [
     "NONCE_LIMIT",
+    "UINT256_MAX",
     "HasCostFields",
     "TxRefusal",
     "check_block_gas_left",
@@ -59,6 +62,7 @@ __all__ = [
     "check_chain_id",
     "check_fee_cap",
     "check_funds",
+    "check_gas_fee_product",
     "check_intrinsic_gas",
     "check_nonce",
     "check_nonce_gap",
@@ -74,6 +78,9 @@ TxRefusal: TypeAlias = InvalidTransaction | TransactionRejected
 
 NONCE_LIMIT = 2**64 - 1
 """EIP-2681: a nonce must be strictly below this (so it can be incremented in 64 bits)."""
+
+UINT256_MAX = 2**256 - 1
+"""The largest value of a 256-bit word, the EVM's (and the balances') integer width."""
 
 
 class HasCostFields(Protocol):
@@ -118,6 +125,14 @@ def check_priority_fee(tip: int, fee_cap: int) -> None:
     """Raise :class:`PriorityFeeAboveMaxFee` if the tip exceeds the fee cap (EIP-1559)."""
     if tip > fee_cap:
         raise PriorityFeeAboveMaxFee(tip, fee_cap)
+
+
+def check_gas_fee_product(gas_limit: int, fee_cap: int) -> None:
+    """Raise :class:`GasLimitPriceOverflow` if ``gas_limit * fee_cap`` (legacy: the gas
+    price) exceeds 2**256-1: the up-front gas payment must be a 256-bit amount (the
+    Ethereum reference tests' ``GASLIMIT_PRICE_PRODUCT_OVERFLOW``, ttGasPrice)."""
+    if gas_limit * fee_cap > UINT256_MAX:
+        raise GasLimitPriceOverflow(gas_limit, fee_cap)
 
 
 def check_intrinsic_gas(tx: HasIntrinsicFields) -> None:

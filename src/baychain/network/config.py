@@ -47,6 +47,9 @@ class TransportConfig:
     """Largest frame body accepted from an authenticated peer."""
     handshake_timeout_seconds: float = 10.0
     """TLS plus identity handshake must finish within this."""
+    tls_timeout_seconds: float = 3.0
+    """An inbound connection must complete TLS within this (anyone who reaches the port
+    can open one; a consortium certificate is needed only to get past TLS)."""
     send_queue_frames: int = 1024
     """Frames queued per peer; when full, further frames to it are dropped and counted."""
     send_queue_bytes: int = 64 * 1024 * 1024
@@ -59,6 +62,9 @@ class TransportConfig:
     """A connection that receives nothing for this long is closed as dead."""
     max_pending_handshakes: int = 64
     """Inbound connections allowed in the handshake at once; more are closed at once."""
+    max_pending_handshakes_per_address: int = 8
+    """Of those, how many may come from one source address (an IPv6 /64 counts as one
+    address); more from it are closed at once, so one host cannot take every slot."""
     backoff: Backoff = field(default_factory=Backoff)
     """Reconnect delays."""
     scores: ScoreConfig = field(default_factory=ScoreConfig)
@@ -71,3 +77,11 @@ class TransportConfig:
             raise ConfigError("send_queue_frames must be at least 1")
         if self.idle_timeout_seconds <= self.keepalive_seconds:
             raise ConfigError("idle_timeout_seconds must exceed keepalive_seconds")
+        if not 0 < self.tls_timeout_seconds <= self.handshake_timeout_seconds:
+            raise ConfigError(
+                "tls_timeout_seconds must be positive and at most handshake_timeout_seconds"
+            )
+        if not 1 <= self.max_pending_handshakes_per_address <= self.max_pending_handshakes:
+            raise ConfigError(
+                "max_pending_handshakes_per_address must be between 1 and max_pending_handshakes"
+            )

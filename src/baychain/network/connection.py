@@ -149,7 +149,9 @@ class Connection:
             for task in tasks:
                 task.cancel()
             for outcome in await asyncio.gather(*tasks, return_exceptions=True):
-                if isinstance(outcome, Exception):  # a transport bug: say so, still close
+                if isinstance(outcome, BaseException) and not isinstance(
+                    outcome, asyncio.CancelledError
+                ):  # a transport bug: say so, still close
                     _log.error("connection to %s failed", self.peer_id, exc_info=outcome)
             if self.close_reason is None:
                 self.close_reason = "eof"
@@ -175,7 +177,15 @@ class Connection:
                 self._reading = False
             self._metrics.inc("frames_received")
             self._metrics.inc("bytes_received", len(frame.payload) + 6)
-            await dispatch(self, frame)
+            try:
+                await dispatch(self, frame)
+            except BaseException as exc:
+                # The dispatcher survives the handler's faults; this is the last line, so
+                # that nothing (a Rust panic is a BaseException) ends the reader silently.
+                if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
+                    raise
+                self._metrics.inc("handler_errors")
+                _log.error("dropped a frame from %s: dispatch failed", self.peer_id, exc_info=exc)
 
     async def _write_loop(self) -> None:
         loop = asyncio.get_running_loop()

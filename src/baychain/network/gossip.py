@@ -19,7 +19,9 @@ Rules (flooding with duplicate suppression):
   transaction from some pools, which delays it (any pool that has it proposes it) but
   never changes what is committed;
 - each node remembers the hashes it has seen (bounded, oldest forgotten first), so
-  a transaction crosses each link at most about once;
+  a transaction crosses each link at most about once; one its pool refused only for
+  want of room (:class:`~baychain.errors.PoolFull`) is forgotten again, so the same
+  transaction from another peer, once there is room, is taken;
 - a transaction the pool rejects as *invalid* (bad signature, wrong chain, ...) was
   relayed by a peer that should have checked it, so the peer is scored; one that is
   merely *not admitted now* (nonce already used, pool full) is not.
@@ -37,6 +39,7 @@ from baychain.errors import (
     DecodingError,
     InvalidPeerMessage,
     InvalidTransaction,
+    PoolFull,
     TransactionRejected,
 )
 from baychain.network.frames import MessageKind
@@ -141,6 +144,10 @@ class SeenCache:
             self._hashes.popitem(last=False)
         return True
 
+    def discard(self, tx_hash: Hash32) -> None:
+        """Forget ``tx_hash`` (if remembered), so that it counts as unseen again."""
+        self._hashes.pop(tx_hash, None)
+
 
 class TransactionGossip:
     """Relays transactions between the node's pool and its peers.
@@ -174,7 +181,8 @@ class TransactionGossip:
     def handle(self, peer: PeerId, payload: bytes) -> None:
         """Process a TRANSACTIONS message from ``peer`` (call it from the node's handler).
 
-        Unseen transactions go to the pool; those it accepts are relayed onwards.
+        Unseen transactions go to the pool; those it accepts are relayed onwards; those it
+        refuses as full are forgotten by the seen-cache (see the module docstring).
         Raise :class:`~baychain.errors.DecodingError` for a malformed payload and
         :class:`~baychain.errors.InvalidPeerMessage` when the batch held invalid
         transactions (after admitting the valid ones), so the transport scores ``peer``.
@@ -187,6 +195,8 @@ class TransactionGossip:
                 self._admit(raw)
             except InvalidTransaction as exc:
                 invalid.append(str(exc))
+            except PoolFull:
+                self.seen.discard(self._suite.hash(raw))  # no room now: another copy may do
             except TransactionRejected:
                 continue  # valid but not wanted now (known, nonce used, pool full)
             else:
@@ -199,7 +209,8 @@ class TransactionGossip:
         """The first half of :meth:`handle`: decode a TRANSACTIONS payload and return its
         coverage and the transactions not seen before, now marked seen. A driver that
         admits them itself (say, checking signatures off its event loop) then calls
-        :meth:`relay` with those the pool accepted and the coverage. Raise
+        :meth:`relay` with those the pool accepted and the coverage, and ``seen.discard``
+        with those it refused as full. Raise
         :class:`~baychain.errors.DecodingError` for a malformed payload."""
         batch = decode_batch(payload)
         hash_of = self._suite.hash

@@ -21,7 +21,9 @@ The signed bytes (:func:`proof_sign_bytes`), for a signer S talking to a verifie
 
 ``H`` is the chain's hash of a DER certificate and ``binding`` the TLS session's
 ``tls-unique`` value (RFC 5929: the first Finished message, which in TLS 1.3 covers
-the whole handshake transcript with both key shares). The verifier's fresh challenge
+the whole handshake transcript with both key shares). Without a sound binding (not
+TLS 1.3, a resumed session, no or a short value) the handshake fails closed
+(:func:`_channel` says why). The verifier's fresh challenge
 makes a proof single-use; the certificate hashes and the binding tie it to this TLS
 session, so a proof recorded from, or relayed through, another session fails. The
 leading 0x19 and :data:`HANDSHAKE_DOMAIN` keep a handshake signature from ever being
@@ -374,12 +376,54 @@ def check_hello(
     return max(common)
 
 
+MIN_BINDING_BYTES = 32
+"""Shortest channel binding accepted: a TLS 1.3 Finished is a full HMAC (32 bytes with
+SHA-256 suites, 48 with SHA-384); TLS 1.2's 12-byte Finished is what SLOTH collides."""
+
+
 def _channel(stream: FramedStream, own_certificate: bytes) -> TlsChannel:
+    """The session's certificates and channel binding; fail closed without a sound binding.
+
+    Python's :mod:`ssl` offers only ``tls-unique`` (``SSLObject.get_channel_binding``),
+    not the RFC 9266 ``tls-exporter`` (no RFC 5705 exporter in the module: CPython
+    issues 82133 and 95341). RFC 8446 leaves ``tls-unique`` undefined for TLS 1.3;
+    OpenSSL returns the first Finished message, an HMAC over the whole handshake
+    transcript (both randoms and key shares), equal on both ends and unique to the
+    session. The attacks on ``tls-unique`` (3SHAKE, SLOTH) need resumption or
+    renegotiation or a 12-byte Finished, none of which a full TLS 1.3 handshake without
+    session tickets has. So the binding is accepted only from exactly that: TLS 1.3,
+    not resumed, a Finished of at least :data:`MIN_BINDING_BYTES`. Anything else is
+    refused before this node signs anything: an empty binding would make the proof
+    transferable to another session (a relay).
+    """
     session = stream.ssl_object()
     peer_certificate = session.getpeercert(binary_form=True) if session else None
     if session is None or peer_certificate is None:
         raise HandshakeFailed(Refusal.TLS, "the connection is not mutually authenticated TLS")
-    binding = session.get_channel_binding("tls-unique") or b""
+    # a full TLS 1.3 handshake (the contexts allow nothing older and issue no tickets)
+    version = session.version()
+    if version != "TLSv1.3":
+        raise HandshakeFailed(
+            Refusal.TLS, f"the session negotiated {version}; the identity proof needs TLSv1.3"
+        )
+    if session.session_reused:
+        raise HandshakeFailed(
+            Refusal.TLS, "the TLS session was resumed; the identity proof needs a full handshake"
+        )
+    # with a binding to sign, of the size of a TLS 1.3 Finished
+    binding = session.get_channel_binding("tls-unique")
+    if not binding:
+        raise HandshakeFailed(
+            Refusal.TLS,
+            "the TLS library gives no tls-unique channel binding for this session; "
+            "refusing to sign an identity proof that is not bound to it",
+        )
+    if len(binding) < MIN_BINDING_BYTES:
+        raise HandshakeFailed(
+            Refusal.TLS,
+            f"the tls-unique channel binding is too short ({len(binding)} bytes, "
+            f"at least {MIN_BINDING_BYTES} expected)",
+        )
     return TlsChannel(own_certificate, peer_certificate, binding)
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import ipaddress
 import logging
 import random
 import ssl
@@ -117,6 +118,7 @@ class PeerManager:
         self._handshaking: set[asyncio.Task[Any]] = set()
         self._server: asyncio.Server | None = None
         self._pending_handshakes = 0
+        self._pending_by_source: dict[str, int] = {}
         self._changed = asyncio.Event()
         self._running = False
 
@@ -179,6 +181,11 @@ class PeerManager:
         return port
 
     # ----- the node's API --------------------------------------------------------------
+
+    @property
+    def pending_handshakes(self) -> int:
+        """Inbound connections in TLS or the identity handshake right now."""
+        return self._pending_handshakes
 
     def connected_peers(self) -> tuple[PeerInfo, ...]:
         """The peers connected now (connections being closed excluded), by peer id."""
@@ -275,16 +282,36 @@ class PeerManager:
         task.add_done_callback(self._handshaking.discard)
 
     async def _admit(self, stream: FramedStream) -> None:
-        """TLS and handshake of an inbound connection; establish it or hang up."""
-        if not self._running or self._pending_handshakes >= self.config.max_pending_handshakes:
+        """TLS and handshake of an inbound connection; establish it or hang up.
+
+        Anyone who reaches the port can open a connection, so the slots are bounded in
+        number, per source address, and in time: TLS within ``tls_timeout_seconds``,
+        all of it within ``handshake_timeout_seconds``; a slot is freed however the
+        attempt ends.
+        """
+        config = self.config
+        source = _source_of(stream)
+        if not self._running or self._pending_handshakes >= config.max_pending_handshakes:
             self.metrics.inc("inbound_refused.busy")
             await stream.close(0)
             return
+        if self._pending_by_source.get(source, 0) >= config.max_pending_handshakes_per_address:
+            self.metrics.inc("inbound_refused.per_address")
+            self._log.debug("too many handshakes from %s at once; connection closed", source)
+            await stream.close(0)
+            return
         self._pending_handshakes += 1
+        self._pending_by_source[source] = self._pending_by_source.get(source, 0) + 1
         peer: AuthenticatedPeer | None = None
         try:
-            async with asyncio.timeout(self.config.handshake_timeout_seconds):
-                await stream.writer.start_tls(self._tls.server)
+            async with asyncio.timeout(config.handshake_timeout_seconds):
+                try:
+                    async with asyncio.timeout(config.tls_timeout_seconds):
+                        await stream.writer.start_tls(self._tls.server)
+                except TimeoutError:
+                    raise HandshakeFailed(
+                        Refusal.TIMEOUT, f"no TLS within {config.tls_timeout_seconds:g} s"
+                    ) from None
                 peer = await self._handshake(stream, expected=None)
         except TimeoutError:
             self._refused(stream, None, HandshakeFailed(Refusal.TIMEOUT, "no handshake in time"))
@@ -297,6 +324,9 @@ class PeerManager:
             raise
         finally:
             self._pending_handshakes -= 1
+            left = self._pending_by_source.pop(source) - 1
+            if left:
+                self._pending_by_source[source] = left
         if peer is None:
             await stream.close(0.2)
             return
@@ -478,11 +508,21 @@ class PeerManager:
                 await result
         except (InvalidPeerMessage, DecodingError, CryptoError) as exc:
             self._offence(peer, Offence.INVALID_MESSAGE, f"{kind.name}: {exc}")
-        except Exception:
+        except BaseException as exc:
+            if is_fatal(exc):
+                raise
             # The handler is the node's code: its bug must not end this connection or be
-            # blamed on the peer. Log it loudly and go on with the next frame.
+            # blamed on the peer. Log it loudly and go on with the next frame. That
+            # includes BaseExceptions other than the fatal ones: a Rust panic in an
+            # extension (pyo3's PanicException) is one. A frame that makes the node
+            # panic is not scored either: an honest peer may relay it unknowingly.
             self.metrics.inc("handler_errors")
-            self._log.exception("handler failed on a %s message from %s", kind.name, peer)
+            self._log.error(
+                "handler failed on a %s message from %s; frame dropped",
+                kind.name,
+                peer,
+                exc_info=exc,
+            )
 
     def _goodbye(self, connection: Connection, payload: bytes) -> None:
         try:
@@ -545,6 +585,30 @@ class PeerManager:
     def _callback(self, callback: Callable[[PeerInfo], None], info: PeerInfo) -> None:
         try:
             callback(info)
-        except Exception:  # the node's code: log its bug, keep the transport running
+        except BaseException as exc:  # the node's code: log its bug, keep the transport running
+            if is_fatal(exc):
+                raise
             self.metrics.inc("callback_errors")
-            self._log.exception("peer callback failed for %s", info.peer_id)
+            self._log.error("peer callback failed for %s", info.peer_id, exc_info=exc)
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """Whether ``exc`` must propagate: interrupts, exits and task cancellation. Every
+    other exception from the node's code (a Rust panic included) is logged and survived."""
+    return isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError))
+
+
+def _source_of(stream: FramedStream) -> str:
+    """The source address a handshake slot is counted against: the IPv4 address, or the
+    /64 of an IPv6 one (a single host commonly holds a whole /64)."""
+    peer = stream.writer.get_extra_info("peername")
+    host = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)

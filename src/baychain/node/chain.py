@@ -321,6 +321,16 @@ class Chain:
             raise NotFound(f"no block at height {height} (head is {self.height})")
         return block
 
+    def encoded_block_at(self, height: int) -> bytes:
+        """The committed block at ``height`` as stored (``encode_block``, certificate
+        included), not decoded nor verified again; raise NotFound if there is none. What
+        the node serves to peers (safe from any thread)."""
+        with self.store.read() as reader:
+            raw = chain_store.read_block_bytes(reader, height)
+        if raw is None:
+            raise NotFound(f"no block at height {height} (head is {self.height})")
+        return raw
+
     def block_hash_at(self, height: int) -> Hash32:
         """The hash of the committed block at ``height``; raise NotFound if there is none."""
         with self.store.read() as reader:

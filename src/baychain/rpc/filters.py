@@ -12,9 +12,13 @@ A filter remembers where its last poll stopped, not what happened since:
   accepts (the newest ``max_pending_filter_hashes``) until the next poll.
 
 So a filter costs the node a few bytes however long its client sleeps. Filters
-made over HTTP are node-wide (at most ``max_filters``); those made over a
+made over HTTP are node-wide: any client holding the id may poll it. They count
+against their client's session (one per source address, ``[rpc]
+filters_per_client``, see ``rpc/session.py``) and all together against
+``max_filters``, so one client cannot take them all. Those made over a
 WebSocket count against that connection (``max_filters_per_connection``) and
-end with it. A filter not polled for ``filter_timeout_s`` is uninstalled.
+end with it. A filter not polled for ``filter_timeout_s`` (geth's five minutes,
+on the node's monotonic clock: RPC state, not consensus) is uninstalled.
 Filters live on the event-loop thread; log scans run on the worker threads.
 """
 
@@ -101,6 +105,10 @@ class Filters:
     def __len__(self) -> int:
         return len(self._filters)
 
+    def http_filters(self) -> int:
+        """Filters installed over HTTP (by every client)."""
+        return sum(1 for entry in self._filters.values() if not entry.session.can_push)
+
     # -- the methods ---------------------------------------------------------
 
     async def eth_newFilter(self, session: Session | None, log_filter: Any) -> str:
@@ -168,11 +176,23 @@ class Filters:
     def _install(self, session: Session | None, kind: FilterKind, spec: Any) -> str:
         self.expire()
         owner = session if session is not None else self.http_session
-        if len(owner.filters) >= owner.max_filters:
+        advice = "; uninstall some (eth_uninstallFilter) or let them expire"
+        # A WebSocket's filters are bounded per connection.
+        if owner.can_push and len(owner.filters) >= owner.max_filters:
             raise LimitExceeded(
-                f"too many filters: {owner.max_filters} are installed"
-                + (" on this connection" if owner.can_push else " over HTTP")
-                + "; uninstall some (eth_uninstallFilter) or let them expire"
+                f"too many filters: {owner.max_filters} are installed on this connection" + advice
+            )
+        # HTTP filters are bounded node-wide ...
+        if not owner.can_push and self.http_filters() >= self.limits.max_filters:
+            raise LimitExceeded(
+                f"too many filters: {self.limits.max_filters} are installed over HTTP, "
+                "node-wide" + advice
+            )
+        # ... and per client, so that one client cannot take them all.
+        if not owner.can_push and len(owner.filters) >= owner.max_filters:
+            raise LimitExceeded(
+                f"too many filters: this client has {owner.max_filters} installed over HTTP"
+                + advice
             )
         filter_id = new_id()
         self._filters[filter_id] = _Filter(
@@ -230,9 +250,7 @@ class Filters:
         entry.cursor = next_height
         return [format_log(log) for log in found]
 
-    def _scan(
-        self, spec: params.FilterSpec, first: int, last: int
-    ) -> tuple[list[LocatedLog], int]:
+    def _scan(self, spec: params.FilterSpec, first: int, last: int) -> tuple[list[LocatedLog], int]:
         """Matching logs from ``first`` on, whole blocks only, about the result limit at most."""
         limit = self.limits.max_log_results
         found = self.queries.find_logs(spec.criteria, first, last, limit)

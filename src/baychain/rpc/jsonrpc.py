@@ -6,11 +6,12 @@ This is the one boundary where BayChain errors become JSON-RPC error codes
 =======  ==================================================================
 code     meaning
 =======  ==================================================================
--32700   parse error: the body is not JSON
+-32700   parse error: the body is not JSON, or nests arrays and objects too deep
 -32600   invalid request: not a JSON-RPC 2.0 request object, empty or oversized batch
 -32601   method not found (also eth_subscribe over HTTP, which cannot push)
 -32602   invalid params: wrong count or type; the message names the parameter
--32603   internal error (logged on the node; the answer says no more)
+-32603   internal error: the answer carries only a reference that the node's log line
+         names with the details (store failures, bugs, a panic in the Rust engine)
 3        execution reverted (eth_call, eth_estimateGas); ``data`` is the revert data
 -32000   the node refuses: a rejected transaction (nonce too low, insufficient funds,
          wrong chain id, pool full, ...), a call that cannot run, historical state
@@ -27,6 +28,12 @@ consecutive well-formed calls to that method is answered by one call of the
 batch handler with every call's params, in order (``eth_sendRawTransaction``
 checks a whole run of transactions in one pass this way). Its answers are the
 ones the calls would get one after the other.
+
+Hostile input is answered, never fatal: a body nesting arrays and objects more
+than :data:`MAX_JSON_DEPTH` deep is refused before it is parsed (the standard
+library's parser recurses, and would exhaust the stack), and a panic of the Rust
+engine (``pyo3_runtime.PanicException``, a ``BaseException``) in a handler is an
+internal error like any other bug.
 """
 
 from __future__ import annotations
@@ -34,7 +41,10 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import re
+import secrets
 from collections.abc import Awaitable, Callable
+from itertools import accumulate
 from typing import Any
 
 from baychain.errors import (
@@ -58,6 +68,14 @@ LIMIT_EXCEEDED = -32005
 
 MAX_BATCH_LENGTH = 1_000
 """Default bound on the number of requests in one batch."""
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects a request may have (no JSON-RPC method needs
+more than a few levels; Python's parser recurses once per level)."""
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -91,7 +109,12 @@ class LimitExceeded(RpcError):
 
 
 def error_for(error: BaseException) -> RpcError:
-    """Map an exception raised by a handler to its JSON-RPC error."""
+    """Map an exception raised by a handler to its JSON-RPC error.
+
+    A client learns why the node refused its request; it never learns the node's
+    internals. Store failures (paths, LMDB codes), bugs and engine panics answer
+    -32603 with a fresh reference, and the node logs the details under it.
+    """
     if isinstance(error, RpcError):
         return error
     if isinstance(error, ExecutionReverted):
@@ -99,12 +122,44 @@ def error_for(error: BaseException) -> RpcError:
     if isinstance(error, NotFound):
         return RpcError(RESOURCE_NOT_FOUND, str(error))
     if isinstance(error, StoreError):
-        log.error("store error while serving a request: %s", error)
-        return RpcError(INTERNAL_ERROR, f"internal error: {error}")
+        return _internal(error, "store error", with_traceback=False)
     if isinstance(error, BayChainError):
         return RpcError(SERVER_ERROR, str(error))
-    log.exception("internal error while serving a request", exc_info=error)
-    return RpcError(INTERNAL_ERROR, "internal error")
+    if is_panic(error):
+        return _internal(error, "the Rust engine panicked", with_traceback=True)
+    return _internal(error, "internal error", with_traceback=True)
+
+
+def is_panic(error: BaseException) -> bool:
+    """True for a panic of the Rust extension (PyO3 raises ``pyo3_runtime.PanicException``)."""
+    kind = type(error)
+    return kind.__name__ == "PanicException" and kind.__module__ == "pyo3_runtime"
+
+
+def _internal(error: BaseException, what: str, *, with_traceback: bool) -> RpcError:
+    """Log ``error`` under a fresh reference; the answer names the reference only."""
+    reference = secrets.token_hex(6)
+    log.error(
+        "%s while serving a request (reference %s): %s",
+        what,
+        reference,
+        error,
+        exc_info=error if with_traceback else None,
+    )
+    return RpcError(INTERNAL_ERROR, f"internal error: see the node's log for reference {reference}")
+
+
+def too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when ``text`` nests arrays and objects more than ``limit`` deep.
+
+    Brackets inside JSON strings do not count. A linear scan (regular expressions
+    and ``accumulate`` doing the work in C), so that a hostile body costs no more
+    than reading it.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > limit
 
 
 def error_response(request_id: Any, error: RpcError) -> dict[str, Any]:
@@ -153,11 +208,16 @@ class _Call:
 
     def answer(self, result: Any) -> dict[str, Any] | None:
         """The response carrying ``result`` (an exception becomes its error), None if notified."""
+        if isinstance(result, Exception):
+            return self.fail(result)
         if self.is_notification:
             return None
-        if isinstance(result, Exception):
-            return error_response(self.request_id, error_for(result))
         return {"jsonrpc": "2.0", "id": self.request_id, "result": result}
+
+    def fail(self, error: BaseException) -> dict[str, Any] | None:
+        """The response carrying ``error`` (mapped, and logged if internal), None if notified."""
+        mapped = error_for(error)
+        return None if self.is_notification else error_response(self.request_id, mapped)
 
 
 def _valid_id(request_id: Any) -> bool:
@@ -197,7 +257,14 @@ class Dispatcher:
     async def handle_text(self, text: str | bytes, session: object = None) -> str | None:
         """Answer one HTTP body or WebSocket frame; None when nothing is to be sent back."""
         try:
+            if isinstance(text, bytes):
+                text = text.decode(json.detect_encoding(text), "surrogatepass")
+            if too_deep(text):
+                raise RecursionError
             payload = json.loads(text)
+        except RecursionError:
+            error = RpcError(PARSE_ERROR, "parse error: nesting too deep")
+            return json.dumps(error_response(None, error))
         except (ValueError, UnicodeDecodeError):
             return json.dumps(error_response(None, RpcError(PARSE_ERROR, "parse error")))
         if isinstance(payload, list):
@@ -228,8 +295,10 @@ class Dispatcher:
                 result = await call.method.handler(session, *call.params)
             else:
                 result = await call.method.handler(*call.params)
-        except Exception as error:  # every failure becomes an answer; the server keeps serving
-            return call.answer(error)
+        except BaseException as error:  # every failure becomes an answer; the server keeps serving
+            if not isinstance(error, Exception) and not is_panic(error):
+                raise  # cancellation, KeyboardInterrupt, SystemExit
+            return call.fail(error)
         return call.answer(result)
 
     async def _handle_batch(
@@ -260,8 +329,14 @@ class Dispatcher:
     ) -> list[dict[str, Any] | None]:
         try:
             results = await batch_handler([call.params for call in run])
-        except Exception as error:  # the whole run failed (e.g. the node is busy)
-            return [call.answer(error) for call in run]
+        except BaseException as error:  # the whole run failed (e.g. the node is busy)
+            if not isinstance(error, Exception) and not is_panic(error):
+                raise  # cancellation, KeyboardInterrupt, SystemExit
+            mapped = error_for(error)  # one log line for the run, one answer per call
+            return [
+                None if call.is_notification else error_response(call.request_id, mapped)
+                for call in run
+            ]
         return [call.answer(result) for call, result in zip(run, results, strict=True)]
 
     def _resolve(self, request: Any) -> _Call | dict[str, Any] | None:

@@ -47,6 +47,19 @@ class RpcLimits:
     max_fee_history_blocks: int = 1_024
     """Most blocks one eth_feeHistory call covers (larger counts are clamped, as geth does)."""
     call_threads: int = 2
-    """Threads that run eth_call, eth_estimateGas, log queries and block reads."""
+    """Threads that run log queries and block reads."""
     max_queued_calls: int = 64
     """Such requests running or waiting at once; more get -32005 (the node is busy)."""
+    max_call_gas: int = RPC_LIMIT_DEFAULTS["max_call_gas"]
+    """Gas cap of one eth_call / eth_estimateGas (geth's RPCGasCap): a call's gas is the
+    least of what it asks (default: all), this and the block gas limit."""
+    max_call_time_ms: int = RPC_LIMIT_DEFAULTS["max_call_time_ms"]
+    """Wall-clock budget of one eth_call, or of one eth_estimateGas's whole search (geth's
+    RPCEVMTimeout); past it the EVM stops and the call answers -32000 ``execution timeout``."""
+    max_calls: int = RPC_LIMIT_DEFAULTS["max_calls"]
+    """eth_call / eth_estimateGas running or waiting at once, node-wide (-32005 above)."""
+    max_calls_per_client: int = RPC_LIMIT_DEFAULTS["max_calls_per_client"]
+    """eth_call / eth_estimateGas of one client (its address; in-process: its session)
+    running or waiting at once (-32005 above)."""
+    evm_threads: int = 2
+    """Threads that run eth_call and eth_estimateGas (the EVM runs on them without the GIL)."""

@@ -11,7 +11,7 @@ sessions.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from baychain.ledger.transactions import Transaction
 from baychain.node.chain import ProposedBlock
@@ -26,7 +26,7 @@ from baychain.rpc.logs import LogApi, LogQuery
 from baychain.rpc.native import NativeApi
 from baychain.rpc.session import Session
 from baychain.rpc.subscriptions import Subscriptions
-from baychain.rpc.workers import Workers
+from baychain.rpc.workers import CallSlots, Workers, current_client
 
 __all__ = ["RpcService"]
 
@@ -45,6 +45,9 @@ class RpcService:
         self.limits = limits = limits or RpcLimits()
         self.queries = ChainReads(node.chain)
         self.workers = Workers(limits.call_threads, limits.max_queued_calls)
+        # EVM calls have threads of their own, so that they cannot hold up log and block reads
+        self.call_workers = Workers(limits.evm_threads, limits.max_calls, name="rpc-evm")
+        self.call_slots = CallSlots(limits.max_calls, limits.max_calls_per_client)
         self.http_session = Session(
             can_push=False, max_filters=limits.max_filters, max_subscriptions=0
         )
@@ -53,7 +56,9 @@ class RpcService:
         self.filters = Filters(log_query, self.workers, limits, self.http_session, clock=clock)
         self.subscriptions = Subscriptions(node.genesis.base_fee_per_gas)
         EthApi(node, self.queries, self.workers, limits).register(self.dispatcher)
-        CallApi(node, self.queries, self.workers).register(self.dispatcher)
+        CallApi(node, self.queries, self.call_workers, limits, self.call_slots).register(
+            self.dispatcher
+        )
         LogApi(log_query, self.workers).register(self.dispatcher)
         self.filters.register(self.dispatcher)
         self.subscriptions.register(self.dispatcher)
@@ -61,9 +66,19 @@ class RpcService:
         node.commit_listeners.append(self._on_commit)
         node.pending_listeners.append(self._on_pending)
 
-    async def handle(self, text: str | bytes, session: Session | None = None) -> str | None:
-        """Answer one HTTP body or WebSocket message (HTTP's shared session by default)."""
-        return await self.dispatcher.handle_text(text, session or self.http_session)
+    async def handle(
+        self, text: str | bytes, session: Session | None = None, *, client: Hashable = None
+    ) -> str | None:
+        """Answer one HTTP body or WebSocket message (HTTP's shared session by default).
+
+        ``client`` names who sent it (the transport passes the remote address), for the
+        per-client bounds; without it the session stands for the client.
+        """
+        token = current_client.set(client)
+        try:
+            return await self.dispatcher.handle_text(text, session or self.http_session)
+        finally:
+            current_client.reset(token)
 
     def open_session(self, on_overflow: Callable[[], None] | None = None) -> Session:
         """A session for a new WebSocket connection (call on the event loop)."""
@@ -88,6 +103,7 @@ class RpcService:
         if self._on_pending in self.node.pending_listeners:
             self.node.pending_listeners.remove(self._on_pending)
         self.workers.close()
+        self.call_workers.close()
 
     def _on_commit(self, proposed: ProposedBlock) -> None:
         self.queries.remember(proposed)

@@ -1,11 +1,15 @@
 """A client connection's server-side state: its filters, subscriptions and outbox.
 
-Every WebSocket connection is one :class:`Session`; all HTTP clients share one
-(HTTP has no lasting connection, so its filters are node-wide and expire when
-nobody polls them). A WebSocket session has an *outbox*: answers and
-notifications wait there until the connection's writer sends them, so the node
-never waits on a client. :meth:`Session.send` never blocks; a client that lets
-more than ``max_queued`` messages pile up is cut off (``on_overflow``).
+Every WebSocket connection is one :class:`Session`. HTTP has no lasting
+connection: the server gives each client *address* one session
+(:class:`HttpClients`), so that one client cannot take every HTTP filter; the
+filters themselves stay node-wide (any client holding an id may poll it) and
+expire when nobody polls them. In-process callers share one HTTP session.
+
+A WebSocket session has an *outbox*: answers and notifications wait there
+until the connection's writer sends them, so the node never waits on a client.
+:meth:`Session.send` never blocks; a client that lets more than ``max_queued``
+messages pile up is cut off (``on_overflow``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-__all__ = ["Session"]
+__all__ = ["HttpClients", "Session"]
 
 _ids = itertools.count(1)
 
@@ -90,6 +94,48 @@ class Session:
         self._outbox.clear()
         if self._ready is not None:
             self._ready.set()
+
+
+class HttpClients:
+    """One HTTP :class:`Session` per client address, kept while it holds filters.
+
+    A session that holds nothing is forgotten (at the latest once more sessions
+    exist than ``max_filters`` could fill), so the table stays bounded however
+    many addresses call: each kept session holds at least one of the node's
+    HTTP filters.
+    """
+
+    def __init__(self, *, max_filters_per_client: int, max_filters: int) -> None:
+        self.max_filters_per_client = max_filters_per_client
+        self.max_filters = max_filters
+        self._sessions: dict[str, Session] = {}
+
+    def session_for(self, address: str) -> Session:
+        """The session of the client at ``address`` (made on first use)."""
+        session = self._sessions.get(address)
+        if session is None:
+            if len(self._sessions) > self.max_filters:
+                self.forget_idle()
+            session = Session(
+                can_push=False, max_filters=self.max_filters_per_client, max_subscriptions=0
+            )
+            self._sessions[address] = session
+        return session
+
+    def release(self, address: str) -> None:
+        """Forget ``address``'s session after a request, unless it holds filters."""
+        session = self._sessions.get(address)
+        if session is not None and not session.filters:
+            del self._sessions[address]
+
+    def forget_idle(self) -> None:
+        """Forget every session whose filters are all gone (uninstalled or expired)."""
+        for address, session in list(self._sessions.items()):
+            if not session.filters:
+                del self._sessions[address]
+
+    def __len__(self) -> int:
+        return len(self._sessions)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -89,6 +89,16 @@ def read_block(reader: Txn, height: int, suite: CryptoSuite, chain_id: int) -> B
         raise CorruptStore(f"block {height} in the store does not decode: {error}") from error
 
 
+def read_block_bytes(reader: Txn, height: int) -> bytes | None:
+    """Return the block at ``height`` exactly as stored (``encode_block`` of it, certificate
+    included), or None.
+
+    Nothing is decoded or verified: a block in this node's own store was checked before it
+    was committed, so serving it to peers needs only its bytes.
+    """
+    return reader.get(b"blocks", height_key(height))
+
+
 def read_block_hash(reader: Txn, height: int) -> Hash32 | None:
     """Return the hash of the block at ``height`` or None."""
     raw = reader.get(b"canonical", height_key(height))

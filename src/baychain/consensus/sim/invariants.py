@@ -10,12 +10,17 @@
   different messages for one (height, round, step); no equivocation is ever
   reported against one.
 - *Order*: a node commits heights one after another.
+- *No false reports*: no honest node is ever held to account for a bad message
+  (a signature that does not verify, a forged certificate): honest nodes relay only
+  what they checked, so a report names a Byzantine sender or a bug.
 
 Liveness (every honest node commits new heights within a bound after healing) is
 checked by the runner, which knows the clock.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 from baychain.consensus.certificate import (
     CommitCertificate,
@@ -50,11 +55,15 @@ class Checker:
         self,
         suite: CryptoSuite,
         chain_id: int,
+        genesis_hash: Hash32,
         schedule: ValidatorSchedule,
         honest_validators: set[Address],
+        honest_nodes: Collection[str] = (),
     ) -> None:
         self.suite = suite
+        self.honest_nodes = frozenset(honest_nodes)
         self.chain_id = chain_id
+        self.genesis_hash = genesis_hash
         self.schedule = schedule
         self.honest_validators = honest_validators
         self.decided: dict[int, Hash32] = {}
@@ -109,6 +118,7 @@ class Checker:
                 self.schedule.validator_set_at(height),
                 self.suite,
                 self.chain_id,
+                self.genesis_hash,
                 height=height,
                 verifier=self._verifier,
             )
@@ -136,6 +146,11 @@ class Checker:
                 f"{node} sent two different {Step(key[3]).name.lower()} messages at height "
                 f"{key[1]}, round {key[2]}",
             )
+
+    def on_report(self, node: str, peer: str, reason: str) -> None:
+        """Honest ``node`` holds a bad message against ``peer``; it must not be honest."""
+        if peer in self.honest_nodes:
+            raise InvariantViolation("no false reports", f"{node} reported honest {peer}: {reason}")
 
     def on_equivocation(self, node: str, first: Proposal | Vote, second: Proposal | Vote) -> None:
         """``node`` reported two conflicting messages; they must come from a Byzantine key."""

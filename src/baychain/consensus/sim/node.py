@@ -25,6 +25,7 @@ from baychain.consensus.actions import (
     Commit,
     PersistSignerState,
     ReportEquivocation,
+    ReportPeer,
     ScheduleTimeout,
     Send,
     ServeDecision,
@@ -86,7 +87,10 @@ class SimNode:
     def boot(self) -> None:
         """Start (or restart) from the disk: the signer state and the committed blocks."""
         sim = self.sim
-        signer = PrivValidator(sim.suite, self.private_key, sim.config.chain_id, self.store.load())
+        config = sim.config
+        signer = PrivValidator(
+            sim.suite, self.private_key, config.chain_id, config.genesis_hash, self.store.load()
+        )
         self.engine = sim.engine_class(
             sim.config,
             sim.schedule,
@@ -135,6 +139,8 @@ class SimNode:
                     self._send(action.peer, Decision(action.height, *decision))
             elif isinstance(action, ReportEquivocation) and not self.byzantine:
                 sim.checker.on_equivocation(self.node_id, action.first, action.second)
+            elif isinstance(action, ReportPeer) and not self.byzantine:
+                sim.checker.on_report(self.node_id, action.peer, action.reason)
 
     def complete_persist(self, action: PersistSignerState) -> None:
         """The write of ``action.state`` reaches the disk; report it to the engine."""
@@ -185,7 +191,7 @@ class SimNode:
     def _mutation(self, message: Message) -> Message | None:
         """A conflicting message signed with the twin's key, or None."""
         sim = self.sim
-        suite, chain_id = sim.suite, sim.config.chain_id
+        suite, chain_id, genesis = sim.suite, sim.config.chain_id, sim.config.genesis_hash
         if isinstance(message, Vote):
             if message.block_hash is None:
                 other = sim.some_block_hash(message.height)
@@ -194,7 +200,7 @@ class SimNode:
             if other == message.block_hash:
                 return None
             payload = vote_sign_bytes(
-                chain_id, message.vote_type, message.height, message.round, other
+                chain_id, genesis, message.vote_type, message.height, message.round, other
             )
             signature = suite.sign(self.private_key, payload)
             return Vote(
@@ -207,7 +213,7 @@ class SimNode:
             sim.checker.on_built(block)
             block_hash = suite.hash(block)
             payload = proposal_sign_bytes(
-                chain_id, message.height, message.round, block_hash, message.valid_round
+                chain_id, genesis, message.height, message.round, block_hash, message.valid_round
             )
             signature = suite.sign(self.private_key, payload)
             return Proposal(

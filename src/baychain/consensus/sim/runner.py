@@ -29,6 +29,7 @@ from baychain.consensus.sim.invariants import Checker, InvariantViolation
 from baychain.consensus.sim.node import SimNode
 from baychain.consensus.sim.scenario import (
     CHAIN_ID,
+    GENESIS_HASH,
     LIVENESS_BOUND_MS,
     LIVENESS_HEIGHTS,
     SIM_TIMEOUTS,
@@ -131,7 +132,9 @@ class Simulation:
         self.engine_class = engine_class
         self.trace = trace
         self.suite = get_suite(scenario.suite)
-        self.config = EngineConfig(CHAIN_ID, self.suite, SIM_TIMEOUTS, empty_blocks=True)
+        self.config = EngineConfig(
+            CHAIN_ID, GENESIS_HASH, self.suite, SIM_TIMEOUTS, empty_blocks=True
+        )
         self.verifier = CachingVerifier(self.suite)
         self.now = 0
         self.events = 0
@@ -175,8 +178,10 @@ class Simulation:
         self.checker = Checker(
             self.suite,
             CHAIN_ID,
+            GENESIS_HASH,
             self.schedule,
             {m.address for m in members if m.address != byzantine_address},
+            scenario.honest_ids,
         )
 
     # ------------------------------------------------------------------ the clock

@@ -14,10 +14,12 @@ required within :data:`LIVENESS_BOUND_MS`.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass, field
 
 from baychain.consensus.config import TimeoutConfig
+from baychain.primitives import Hash32
 
 __all__ = [
     "LIVENESS_BOUND_MS",
@@ -51,6 +53,9 @@ SIM_TIMEOUTS = TimeoutConfig(
 
 CHAIN_ID = 20261
 """Chain id signed into every simulated vote."""
+
+GENESIS_HASH = Hash32(hashlib.sha256(b"BayChain simulated genesis").digest())
+"""Genesis hash signed into every simulated vote (a fixed value: there is no block 0)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,10 @@
   node, not once more per proposal. A refusal is logged with its reason;
 - ``commit``: stores the kept block with the encoded commit certificate in
   ``Block.certificate`` (the certificate signs the header's hash, so it sits outside it);
-- ``decision_at``: the stored block and its certificate, for peers catching up;
+- ``commit_synced``: a block fetched by block sync, certificate first (its header and
+  certificate are decoded and verified before any transaction signature is checked);
+- ``decision_at``: the stored block (its bytes, as stored: a block in this node's store
+  is not verified again) and its certificate, for peers catching up;
 - ``validator_set_at``: a :class:`ValidatorSchedule` built from the genesis validators.
 
 The methods that execute or write (build, validate, commit, commit_synced) are meant
@@ -36,7 +39,12 @@ from baychain.consensus.types import Round
 from baychain.consensus.validators import ValidatorSchedule, ValidatorSet
 from baychain.crypto import get_suite
 from baychain.errors import DecodingError, InvalidBlock, NotFound
-from baychain.ledger.block import Block, block_hash, decode_block, decode_header_only, encode_block
+from baychain.ledger.block import (
+    decode_block,
+    decode_certified_header,
+    decode_header_only,
+    encode_block,
+)
 from baychain.ledger.header import header_hash
 from baychain.ledger.transactions import Transaction
 from baychain.node.chain import ProposedBlock
@@ -93,12 +101,13 @@ class BftApplication:
         if not 1 <= height <= self.chain.height:
             return None
         try:
-            block = self.chain.block_at(height)
+            raw = self.chain.encoded_block_at(height)
         except NotFound:
             return None
-        if not block.certificate:
+        _, certificate = decode_certified_header(raw)
+        if not certificate:
             return None
-        return encode_block(block), block.certificate
+        return raw, certificate
 
     # -- worker thread ----------------------------------------------------------------
 
@@ -176,18 +185,25 @@ class BftApplication:
         self._forget_through(height)
         return final
 
-    def commit_synced(self, block: Block) -> ProposedBlock | None:
-        """Verify a block fetched by block sync and commit it.
+    def commit_synced(self, data: bytes, expected: Height | None = None) -> ProposedBlock | None:
+        """Verify an encoded block fetched by block sync and commit it.
 
-        Checks, in order: it is the block after the head (or one already stored with the
-        same hash, then None is returned); its certificate decodes and proves its hash
-        against the validator set of its height (cheap, and it rejects junk before any
-        execution); then the block rules of ``Chain.validate_block``.
-        Raise :class:`InvalidBlock` (``InvalidCommitCertificate`` for the certificate).
+        Checks, in order, each before any costlier one: its header and certificate parse
+        (the transactions are not decoded yet); it claims ``expected`` (the height asked
+        for) when given; it is the block after the head (or one already stored with the
+        same hash, then None is returned); its certificate proves its hash against the
+        validator set of its height; only then are its transactions decoded (their
+        signatures checked, reusing transactions this node already checked) and the block
+        rules of ``Chain.validate_block`` applied.
+        Raise :class:`~baychain.errors.DecodingError` for a block that does not parse and
+        :class:`InvalidBlock` (``InvalidCommitCertificate`` for the certificate).
         """
         suite = self.chain.suite
-        height = Height(block.header.height)
-        claimed = block_hash(block, suite)
+        header, encoded_certificate = decode_certified_header(data)
+        height = Height(header.height)
+        if expected is not None and height != expected:
+            raise InvalidBlock(f"synced block claims height {height}, not {expected} as asked")
+        claimed = header_hash(header, suite)
         if 1 <= height <= self.chain.height:
             if self.chain.block_hash_at(height) != claimed:
                 raise InvalidBlock(f"synced block {height} conflicts with the stored one")
@@ -197,18 +213,21 @@ class BftApplication:
                 f"synced block {height} does not follow the head {self.chain.height}"
             )
         try:
-            certificate = decode_certificate(block.certificate)
+            certificate = decode_certificate(encoded_certificate)
         except DecodingError as exc:
             raise InvalidBlock(f"synced block {height} has no valid certificate: {exc}") from exc
+        validators = self.validator_set_at(height)
         verify_certificate(
             certificate,
             claimed,
-            self.validator_set_at(height),
+            validators,
             suite,
             self.chain.chain_id,
+            self.chain.block_hash_at(0),
             height=height,
         )
-        proposed = self.chain.validate_block(block, self.validator_set_at(height))
+        block = decode_block(data, suite, self.chain.chain_id, self.known)
+        proposed = self.chain.validate_block(block, validators)
         self.chain.commit(proposed)
         self._forget_through(height)
         return proposed

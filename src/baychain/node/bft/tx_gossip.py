@@ -6,18 +6,26 @@
   drops what was seen before; the rest waits in a queue whose task checks signatures on
   the intake thread (the node's :class:`~baychain.node.pool.intake.ParallelIntake`),
   so the event loop stays free for consensus messages, then admits the transactions to
-  the pool on the loop, in arrival order. What the pool accepts is queued for relay; a
-  peer that sent invalid ones is scored. A transaction a proposal already brought (see
+  the pool on the loop, in arrival order. What the pool accepts as pending is queued for
+  relay; a peer that sent invalid ones is scored; one refused for a full pool is
+  forgotten by the seen-cache, so another peer's copy is taken once there is room. A
+  transaction a proposal already brought (see
   :class:`~baychain.node.pool.verified.VerifiedTransactions`) is not checked again, and what
   the intake checks is recorded there for the proposals to come;
 - **backpressure**: over :data:`INTAKE_BACKLOG_TXS` transactions waiting, the frame
   handler returns an awaitable, so the transport reads no more from that peer until the
   backlog is below the bound again;
 - **publication**: transactions the pool accepts (a ``Node.pending_listeners`` hook, from
-  JSON-RPC or gossip) and those to relay are collected for :data:`GOSSIP_FLUSH_MS`, then
-  sent in as few frames as the limits allow: this node's own to every peer, relayed
-  ones to every peer but their sender and those the frame that brought them covered
-  (see :mod:`baychain.network.gossip`). ``on_available`` is then called once.
+  JSON-RPC or gossip), those to relay and those the pool promoted from queued to pending
+  (its ``promotion_listeners``) are collected for :data:`GOSSIP_FLUSH_MS`, then sent in as
+  few frames as the limits allow: this node's own to every peer, relayed ones to every
+  peer but their sender and those the frame that brought them covered (see
+  :mod:`baychain.network.gossip`), promoted ones to every peer. ``on_available`` is then
+  called once.
+- **only executable work travels**: a transaction behind a nonce gap (queued) is never
+  sent, whether this node's own or a peer's: no block can use it yet, so spreading it
+  would only spend every pool's room. It goes out when it becomes pending. (A peer's
+  copy may still be queued at a receiver that lacks its predecessor.)
 
 All methods but :meth:`GossipPipeline.on_pending` run on the event loop.
 """
@@ -29,7 +37,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from baychain.errors import InvalidTransaction, TransactionRejected
+from baychain.errors import InvalidTransaction, PoolFull, TransactionRejected
 from baychain.ledger.transactions import Transaction
 from baychain.network.gossip import TransactionGossip, invalid_batch_reason
 from baychain.network.transport import PeerManager
@@ -76,7 +84,8 @@ class GossipPipeline:
         self._queue: asyncio.Queue[tuple[_Source, list[bytes]]] | None = None
         self._backlog = 0
         self._room = asyncio.Event()
-        self._outbox: list[bytes] = []
+        self._outbox: list[Transaction] = []
+        self._promoted: list[Transaction] = []
         self._relays: dict[_Source, list[bytes]] = {}
         self._flush_due = False
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bft-intake")
@@ -114,13 +123,24 @@ class GossipPipeline:
         once, in arrival order, until cancelled."""
         self._loop = asyncio.get_running_loop()
         queue = self._queue = asyncio.Queue()
+        promotions = self.node.mempool.promotion_listeners
+        promotions.append(self._on_promoted)
+        try:
+            await self._intake(self._loop, queue)
+        finally:
+            promotions.remove(self._on_promoted)
+
+    async def _intake(
+        self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[tuple[_Source, list[bytes]]]
+    ) -> None:
+        """The loop of :meth:`run`."""
         while True:
             batches = [await queue.get()]
             while not queue.empty():
                 batches.append(queue.get_nowait())
             raws = [raw for _, batch in batches for raw in batch]
             try:
-                checked = await self._loop.run_in_executor(self._thread, self._check, raws)
+                checked = await loop.run_in_executor(self._thread, self._check, raws)
                 outcomes = iter(checked)
                 for source, batch in batches:
                     self._admit(source, batch, [next(outcomes) for _ in batch])
@@ -147,6 +167,7 @@ class GossipPipeline:
     def _admit(self, source: _Source, raws: list[bytes], checked: list[Checked]) -> None:
         accepted: list[bytes] = []
         invalid: list[str] = []
+        pool = self.node.mempool
         for raw, outcome in zip(raws, checked, strict=True):
             if isinstance(outcome, InvalidTransaction):
                 invalid.append(str(outcome))
@@ -155,10 +176,13 @@ class GossipPipeline:
                 self.node.submit_decoded(outcome)
             except InvalidTransaction as exc:
                 invalid.append(str(exc))
+            except PoolFull:
+                self.gossip.seen.discard(outcome.hash)  # no room now: another copy may do
             except TransactionRejected:
-                continue  # valid but not wanted now (known, nonce used, pool full)
+                continue  # valid but not wanted now (known, nonce used)
             else:
-                accepted.append(raw)
+                if pool.is_pending(outcome.hash):  # a queued one waits for its promotion
+                    accepted.append(raw)
         if accepted:
             self._relays.setdefault(source, []).extend(accepted)
             self._schedule_flush()
@@ -168,8 +192,16 @@ class GossipPipeline:
     # -- publication ------------------------------------------------------------------
 
     def on_pending(self, tx: Transaction) -> None:
-        """A pool listener (any thread): queue ``tx`` for the next publication."""
-        self._outbox.append(tx.raw)
+        """A pool listener (any thread): queue ``tx`` for the next publication (which
+        sends it only if it is pending by then)."""
+        self._outbox.append(tx)
+        if not self._flush_due and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._schedule_flush)
+
+    def _on_promoted(self, tx: Transaction) -> None:
+        """A pool promotion listener (the pool's thread): ``tx`` was queued and is pending
+        now, so it goes to every peer with the next publication."""
+        self._promoted.append(tx)
         if not self._flush_due and self._loop is not None:
             self._loop.call_soon_threadsafe(self._schedule_flush)
 
@@ -181,11 +213,20 @@ class GossipPipeline:
     def flush(self) -> None:
         """Send what was collected since the last flush (see the module docstring)."""
         self._flush_due = False
-        raws, self._outbox = self._outbox, []
+        own, self._outbox = self._outbox, []
+        promoted, self._promoted = self._promoted, []
         relays, self._relays = self._relays, {}
+        is_pending = self.node.mempool.is_pending
         for (origin, covered), relayed in relays.items():
             self.gossip.relay(relayed, origin, covered)
+        # promoted ones were marked seen when they arrived, queued: they go past the cache
+        woken = {tx.hash: tx.raw for tx in promoted if is_pending(tx.hash)}
+        raws = [tx.raw for tx in own if is_pending(tx.hash) and tx.hash not in woken]
         if raws:
             self.gossip.publish(raws)
-        if raws or relays:
+        for tx_hash in woken:
+            self.gossip.seen.add(tx_hash)
+        if woken:
+            self.gossip.relay(list(woken.values()), None)
+        if raws or relays or woken:
             self._on_available()

@@ -46,7 +46,6 @@ from baychain.node.genesis import load_genesis
 from baychain.node.host.datadir import load_validator_key
 from baychain.node.host.settings import NodeConfig, load_config
 from baychain.node.node import Node
-from baychain.node.pool.config import MempoolConfig
 from baychain.node.solo.driver import SoloDriver
 
 __all__ = [
@@ -111,7 +110,7 @@ def run_node(
         validator = chain.suite.address(chain.suite.public_key(key))
         if validator not in {v.address for v in genesis.validators}:
             raise ConfigError(f"this node's key 0x{validator.hex()} is not a genesis validator")
-        node = Node(chain, mempool_config(config), validator, max_block_txs=config.block_max_txs)
+        node = Node(chain, config.mempool, validator, max_block_txs=config.block_max_txs)
         try:
             asyncio.run(serve(node, config, key, services))
         finally:
@@ -176,16 +175,6 @@ def build_driver(node: Node, config: NodeConfig, key: bytes) -> SoloDriver | Bft
         FileSignerStore(config.signer_state_file),
         timeouts=config.timeouts,
         empty_blocks=config.empty_blocks,
-    )
-
-
-def mempool_config(config: NodeConfig) -> MempoolConfig:
-    """The pool bounds of ``[mempool]``."""
-    return MempoolConfig(
-        max_tx_bytes=config.mempool_max_tx_bytes,
-        max_pool_txs=config.mempool_max_txs,
-        max_pool_bytes=config.mempool_max_bytes,
-        max_per_sender=config.mempool_max_per_sender,
     )
 
 

@@ -13,13 +13,18 @@
 
 The key's password comes from the environment variable ``BAYCHAIN_KEY_PASSWORD``
 when set, otherwise from ``password_file``. A development ``init`` writes a
-random password to that file (mode 0600); production deployments should keep
-the password out of the directory and provide it through the environment.
+random password to that file (mode 0600) and logs a warning saying so: whoever
+can read the directory (a backup, a copied disk) holds both the key and its
+password. Production deployments should keep the password out of the directory
+and provide it through the environment (docs/security.md). Every secret here is
+written owner-only (:func:`baychain.files.write_private`), ``dev-accounts.json``
+included.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 from collections.abc import Sequence
@@ -40,6 +45,8 @@ from baychain.node.host.settings import (
     render_config,
 )
 from baychain.primitives import Address
+
+log = logging.getLogger("baychain.node")
 
 PASSWORD_ENV = "BAYCHAIN_KEY_PASSWORD"
 DEFAULT_CHAIN_ID = 20_261
@@ -108,8 +115,17 @@ def init_node_dir(
         )
     )
     if accounts:
-        (directory / "dev-accounts.json").write_text(
-            json.dumps(dev_accounts_document(accounts), indent=2) + "\n"
+        write_private(
+            directory / "dev-accounts.json",
+            json.dumps(dev_accounts_document(accounts), indent=2) + "\n",
+        )
+    password_file = directory / "keys" / "password"
+    if password_file.exists():
+        log.warning(
+            "warning: the validator key's password is stored beside the key, in %s; "
+            "for anything but development, remove it and set %s instead (docs/security.md)",
+            password_file,
+            PASSWORD_ENV,
         )
     return InitResult(directory, genesis, genesis.validators[0].address, accounts)
 

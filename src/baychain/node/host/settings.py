@@ -33,13 +33,25 @@ from baychain.consensus.config import TimeoutConfig
 from baychain.errors import ConfigError
 from baychain.network.config import TransportConfig
 from baychain.node.node import DEFAULT_BLOCK_MAX_TXS
-from baychain.node.pool.config import MAX_PER_SENDER, MAX_POOL_BYTES, MAX_POOL_TXS, MAX_TX_BYTES
+from baychain.node.pool.config import (
+    MAX_PER_SENDER,
+    MAX_POOL_BYTES,
+    MAX_POOL_TXS,
+    MAX_QUEUED_BYTES_PER_SENDER,
+    MAX_QUEUED_PER_SENDER,
+    MAX_TX_BYTES,
+    QUEUED_LIFETIME_BLOCKS,
+    QUEUED_MIN_GAS_PRICE_WEI,
+    MempoolConfig,
+)
 from baychain.state.store import DEFAULT_MAP_SIZE_BYTES
 
 __all__ = [
     "DEFAULT_NODE_NAME",
     "DEFAULT_P2P_PORT",
     "DEFAULT_RPC_PORT",
+    "RPC_ACCESS_DEFAULTS",
+    "RPC_ACCESS_KEYS",
     "RPC_LIMIT_DEFAULTS",
     "RPC_LIMIT_KEYS",
     "SECTIONS",
@@ -162,6 +174,84 @@ SETTINGS: tuple[Setting, ...] = (
         "concurrent HTTP requests plus open WebSockets (HTTP 503 above)",
         (1, _MAX_COUNT),
     ),
+    Setting(
+        "rpc",
+        "max_call_gas",
+        int,
+        50_000_000,
+        "gas cap of one eth_call / eth_estimateGas (the block gas limit, if lower, caps it too)",
+        (21_000, _MAX_COUNT),
+    ),
+    Setting(
+        "rpc",
+        "max_call_time_ms",
+        int,
+        5_000,
+        "wall-clock budget of one eth_call, or of one eth_estimateGas search (-32000 after)",
+        (1, _MAX_TIMEOUT_MS),
+    ),
+    Setting(
+        "rpc",
+        "max_calls",
+        int,
+        16,
+        "eth_call / eth_estimateGas running or waiting at once, node-wide (-32005 above)",
+        (1, _MAX_COUNT),
+    ),
+    Setting(
+        "rpc",
+        "max_calls_per_client",
+        int,
+        4,
+        "eth_call / eth_estimateGas of one client address running or waiting (-32005 above)",
+        (1, _MAX_COUNT),
+    ),
+    Setting(
+        "rpc",
+        "allowed_origins",
+        list,
+        (),
+        'browser origins that may call (a request with another Origin gets 403); ["*"]: any',
+    ),
+    Setting(
+        "rpc",
+        "allowed_hosts",
+        list,
+        ("localhost", "127.0.0.1", "::1"),
+        'Host header names accepted besides IP addresses and [rpc] host; ["*"]: any',
+    ),
+    Setting(
+        "rpc",
+        "read_timeout_ms",
+        int,
+        10_000,
+        "time a client has to send a request's headers, and again its body (HTTP 408 after)",
+        (1, _MAX_TIMEOUT_MS),
+    ),
+    Setting(
+        "rpc",
+        "ws_idle_timeout_ms",
+        int,
+        300_000,
+        "a WebSocket with no subscription that sends nothing for this long is closed",
+        (1, _MAX_TIMEOUT_MS),
+    ),
+    Setting(
+        "rpc",
+        "connections_per_address",
+        int,
+        32,
+        "HTTP requests in progress plus open WebSockets of one client address (HTTP 503 above)",
+        (1, _MAX_COUNT),
+    ),
+    Setting(
+        "rpc",
+        "filters_per_client",
+        int,
+        100,
+        "filters one client address may install over HTTP (-32005 above)",
+        (1, _MAX_COUNT),
+    ),
     Setting("p2p", "host", str, TransportConfig().listen_host, "peer transport listen address"),
     Setting("p2p", "port", int, DEFAULT_P2P_PORT, "peer transport port", _PORTS),
     Setting("p2p", "peers", list, (), 'the other validators\' p2p addresses, ["host:port", ...]'),
@@ -269,6 +359,38 @@ SETTINGS: tuple[Setting, ...] = (
         (1, _MAX_COUNT),
     ),
     Setting(
+        "mempool",
+        "max_queued_per_sender",
+        int,
+        MAX_QUEUED_PER_SENDER,
+        "transactions one sender may hold behind a nonce gap",
+        (0, _MAX_COUNT),
+    ),
+    Setting(
+        "mempool",
+        "max_queued_bytes_per_sender",
+        int,
+        MAX_QUEUED_BYTES_PER_SENDER,
+        "bytes one sender may hold behind a nonce gap",
+        (0, _MAX_COUNT),
+    ),
+    Setting(
+        "mempool",
+        "queued_lifetime_blocks",
+        int,
+        QUEUED_LIFETIME_BLOCKS,
+        "blocks a transaction behind a nonce gap may wait before it is dropped",
+        (1, _MAX_COUNT),
+    ),
+    Setting(
+        "mempool",
+        "queued_min_gas_price_wei",
+        int,
+        QUEUED_MIN_GAS_PRICE_WEI,
+        "gas price at which a queued transaction's gas is charged against its sender's funds",
+        (0, _MAX_COUNT),
+    ),
+    Setting(
         "block",
         "max_txs",
         int,
@@ -299,6 +421,21 @@ RPC_LIMIT_DEFAULTS: Mapping[str, int] = {
 RPC_LIMIT_KEYS = tuple(RPC_LIMIT_DEFAULTS)
 """The [rpc] keys that bound what clients may ask of the node (RpcLimits field names)."""
 
+RPC_ACCESS_KEYS = (
+    "allowed_origins",
+    "allowed_hosts",
+    "read_timeout_ms",
+    "ws_idle_timeout_ms",
+    "connections_per_address",
+    "filters_per_client",
+)
+"""The [rpc] keys of the transport's access rules (``rpc.server.RpcAccess`` field names)."""
+
+RPC_ACCESS_DEFAULTS: Mapping[str, SettingValue] = {
+    key: _BY_NAME["rpc", key].default for key in RPC_ACCESS_KEYS
+}
+"""The default of each [rpc] access key."""
+
 
 @dataclass(frozen=True, slots=True)
 class NodeConfig:
@@ -314,10 +451,8 @@ class NodeConfig:
     rpc_port: int
     p2p_host: str
     p2p_port: int
-    mempool_max_txs: int
-    mempool_max_bytes: int
-    mempool_max_tx_bytes: int
-    mempool_max_per_sender: int
+    mempool: MempoolConfig
+    """The ``[mempool]`` bounds."""
     block_max_txs: int
     map_size_bytes: int
     p2p_peers: tuple[tuple[str, int], ...]
@@ -328,6 +463,8 @@ class NodeConfig:
     timeouts: TimeoutConfig
     rpc_limits: tuple[tuple[str, int], ...]
     """[rpc] bounds by RpcLimits field name (the RPC layer builds RpcLimits from them)."""
+    rpc_access: tuple[tuple[str, SettingValue], ...] = ()
+    """[rpc] access rules by RpcAccess field name (lists as tuples); empty: the defaults."""
 
     @property
     def genesis_file(self) -> Path:
@@ -374,10 +511,16 @@ def parse_config(document: dict[str, Any], *, root: Path, source: str = "node.to
         rpc_port=values["rpc", "port"],
         p2p_host=str(values["p2p", "host"]),
         p2p_port=values["p2p", "port"],
-        mempool_max_txs=values["mempool", "max_txs"],
-        mempool_max_bytes=values["mempool", "max_bytes"],
-        mempool_max_tx_bytes=values["mempool", "max_tx_bytes"],
-        mempool_max_per_sender=values["mempool", "max_per_sender"],
+        mempool=MempoolConfig(
+            max_tx_bytes=values["mempool", "max_tx_bytes"],
+            max_pool_txs=values["mempool", "max_txs"],
+            max_pool_bytes=values["mempool", "max_bytes"],
+            max_per_sender=values["mempool", "max_per_sender"],
+            max_queued_per_sender=values["mempool", "max_queued_per_sender"],
+            max_queued_bytes_per_sender=values["mempool", "max_queued_bytes_per_sender"],
+            queued_lifetime_blocks=values["mempool", "queued_lifetime_blocks"],
+            queued_min_gas_price_wei=values["mempool", "queued_min_gas_price_wei"],
+        ),
         block_max_txs=values["block", "max_txs"],
         map_size_bytes=values["storage", "map_size_gib"] * _GIB,
         p2p_peers=tuple(peer(entry) for entry in values["p2p", "peers"]),
@@ -394,6 +537,10 @@ def parse_config(document: dict[str, Any], *, root: Path, source: str = "node.to
             gossip_ms=values["consensus", "gossip_ms"],
         ),
         rpc_limits=tuple((key, values["rpc", key]) for key in RPC_LIMIT_KEYS),
+        rpc_access=tuple(
+            (key, tuple(value) if isinstance(value := values["rpc", key], list) else value)
+            for key in RPC_ACCESS_KEYS
+        ),
     )
 
 

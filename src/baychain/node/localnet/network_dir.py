@@ -205,9 +205,9 @@ def init_network_dir(
     )
     genesis_text = json.dumps(genesis.to_json(), indent=2) + "\n"
     (directory / "genesis.json").write_text(genesis_text)
-    (directory / "dev-accounts.json").write_text(
-        json.dumps(dev_accounts_document(accounts), indent=2) + "\n"
-    )
+    accounts_text = json.dumps(dev_accounts_document(accounts), indent=2) + "\n"
+    # private keys, if publicly known ones: owner-only like every key
+    write_private(directory / "dev-accounts.json", accounts_text)
     if nodes > 1:
         ca = create_consortium_ca(CA_NAME)
         _write_ca(directory / "ca", ca)
