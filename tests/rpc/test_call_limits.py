@@ -15,6 +15,7 @@ checks that the node keeps answering and keeps up with block production.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -179,6 +180,26 @@ def test_each_client_runs_only_a_few_calls_at_once(tmp_path: Path) -> None:
         assert [rpc_error(answer)[0] for answer in answered] == [-32000] * 3
     finally:
         rig.close()
+
+
+def test_a_batch_stops_when_its_client_goes_away(rig: Rig) -> None:
+    # Seen in the RPC-abuse campaign: batches of expensive calls kept running for minutes
+    # after the client had gone, holding the call threads and the client's slots.
+    async def scenario() -> int:
+        async with serving(rig) as server, aiohttp.ClientSession() as client:
+            sending = asyncio.create_task(client.post(server.url, json=looping_batch(50)))
+            await asyncio.sleep(0.5)
+            assert rig.service.call_slots.held("127.0.0.1") == 1  # the batch is running
+            sending.cancel()  # the client hangs up mid-batch
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+            # the call in progress ends within its budget; no further call of the batch starts
+            deadline = time.monotonic() + 5 * ANSWER_WITHIN_S
+            while rig.service.call_slots.held("127.0.0.1") and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            return rig.service.call_slots.held("127.0.0.1")
+
+    assert asyncio.run(scenario()) == 0
 
 
 # -- a real node process -------------------------------------------------------------------

@@ -108,6 +108,28 @@ def test_oversized_bodies_and_too_many_connections_are_refused(rig: Rig) -> None
     asyncio.run(scenario())
 
 
+def test_an_oversized_body_is_never_read(rig: Rig) -> None:
+    # Seen in the RPC-abuse campaign: after answering 413 the server went on reading (and
+    # discarding) the rest of each oversized body, gigabytes per minute.
+    async def scenario() -> bytes:
+        async with serving(rig) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            announced = 100 * rig.service.limits.max_body_bytes
+            writer.write(
+                b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {announced}\r\n\r\n".encode()
+                + b"[" * 65_536
+            )
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(65_536), 5)
+            # the server hangs up at once rather than waiting for the announced body
+            rest = await asyncio.wait_for(reader.read(), 5)
+            writer.close()
+            return answer + rest
+
+    assert b" 413 " in asyncio.run(scenario()).split(b"\r\n", 1)[0]
+
+
 def test_stopping_closes_open_websockets_at_once(rig: Rig) -> None:
     async def scenario() -> None:
         server = RpcServer(rig.service, "127.0.0.1", 0)

@@ -239,7 +239,8 @@ def make_app(
 
 
 def _too_large(limit: int) -> web.Response:
-    return web.Response(status=413, text=f"request body larger than {limit} bytes")
+    # the connection ends with the answer: the rest of an oversized body is never read
+    return _refused(413, f"request body larger than {limit} bytes")
 
 
 def _refused(status: int, text: str) -> web.Response:
@@ -317,6 +318,12 @@ class RpcServer:
             make_app(service, access, host),
             access_log=None,
             shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+            # a client that hangs up cancels its request: a batch of expensive calls
+            # stops at the call in progress instead of running on for minutes
+            handler_cancellation=True,
+            # nor does a refused body get drained after the answer (aiohttp's "lingering"
+            # read would take in the rest of an oversized body, gigabytes if announced)
+            lingering_time=0,
             # aiohttp closes a connection that sends no complete request headers
             # within the keep-alive timeout, from its first byte on (slowloris).
             keepalive_timeout=access.read_timeout_ms / 1_000,
