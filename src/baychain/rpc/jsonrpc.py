@@ -73,9 +73,12 @@ MAX_JSON_DEPTH = 64
 """Deepest nesting of arrays and objects a request may have (no JSON-RPC method needs
 more than a few levels; Python's parser recurses once per level)."""
 
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+# A string, or an unterminated one running to the end of the body: every quote a match
+# starts at is consumed, so the scan never restarts inside a string (linear time).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\Z)', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_OPENING_RUN = re.compile(r"[\[{]" + "{" + str(MAX_JSON_DEPTH + 1) + "}")
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -159,7 +162,9 @@ def too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     if text.count("[") + text.count("{") <= limit:
         return False
     brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
-    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > limit
+    if _OPENING_RUN.search(brackets):  # the usual bomb, found without walking the body
+        return True
+    return any(depth > limit for depth in accumulate(map(_DEPTH_STEP.__getitem__, brackets)))
 
 
 def error_response(request_id: Any, error: RpcError) -> dict[str, Any]:
