@@ -7,11 +7,11 @@ Each node is a real Chain + Node + BftDriver on its own data dir, with PeerManag
 from __future__ import annotations
 
 import asyncio
-import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
+from bft_rig import free_ports
 
 from baychain.consensus import (
     FileSignerStore,
@@ -65,16 +65,6 @@ TIMEOUTS = TimeoutConfig(
 )
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 @dataclass
 class Member:
     index: int
@@ -115,7 +105,7 @@ class Network:
             alloc=((self.user.address, GenesisAccount(balance=10**24)),),
         )
         ca = create_consortium_ca("test consortium")
-        ports = _free_ports(size)
+        ports = free_ports(size)
         self.members: list[Member] = []
         for i, key in enumerate(self.keys):
             directory = root / f"node{i}"
