@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from baychain.crypto import dev_private_keys
+from baychain.node.localnet.processes import free_port_base
 from baychain.sdk.client import Client, Signer
 
 
@@ -24,10 +24,8 @@ def baychain(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A TCP port on 127.0.0.1 that nothing listens on right now, below the ephemeral range."""
+    return free_port_base(1)
 
 
 def test_init_node_status_on_an_sm_chain(tmp_path: Path) -> None:

@@ -155,3 +155,21 @@ def test_signed_bytes_bind_the_genesis_hash() -> None:
         [SIGNING_DOMAIN, U(20261), GENESIS, U(0x20), U(7), U(1), HASH, U(0)]
     )
     assert proposal != proposal_sign_bytes(20261, OTHER_GENESIS, 7, 1, Hash32(HASH), -1)
+
+
+def test_a_message_of_a_million_empty_lists_is_refused_for_its_size() -> None:
+    # Found by the fuzz campaign: decode_message decoded the whole RLP tree before looking
+    # at the kind, so a maximum-size frame of empty lists cost seconds of CPU and a
+    # gigabyte of memory, and was refused only then ("message kind must be an RLP integer").
+    flood = bytes([0xFA, 0x0F, 0xFF, 0xFC]) + b"\xc0" * 0x0FFFFC
+    with pytest.raises(DecodingError, match="more items than the message may hold"):
+        decode_message(flood)
+
+
+def test_a_block_of_a_million_empty_lists_is_refused_for_its_size() -> None:
+    from baychain.crypto import get_suite
+    from baychain.ledger.block import MAX_BLOCK_ITEMS, decode_block
+
+    flood = rlp.wrap_list(b"\xc0" * (MAX_BLOCK_ITEMS + 1))
+    with pytest.raises(DecodingError, match="more items than the message may hold"):
+        decode_block(flood, get_suite("ecdsa"), 1)

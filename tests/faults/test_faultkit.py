@@ -13,6 +13,8 @@ from types import ModuleType
 
 import pytest
 
+from baychain.node.localnet.processes import PORT_RANGE
+
 FAULTS = Path(__file__).resolve().parents[2] / "bench" / "faults"
 
 
@@ -134,7 +136,7 @@ def test_rewrite_peers_changes_only_the_peers(tmp_path: Path) -> None:
 
 def test_ports_are_below_the_ephemeral_range() -> None:
     base = localnet.free_port_base(20)
-    assert localnet.PORT_RANGE[0] <= base and base + 20 <= localnet.PORT_RANGE[1] <= 32_768
+    assert PORT_RANGE[0] <= base and base + 20 <= PORT_RANGE[1] <= 32_768
 
 
 def test_percentile_is_nearest_rank() -> None:

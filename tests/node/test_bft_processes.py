@@ -39,6 +39,7 @@ from baychain.network.pki import (
     issue_node_certificate,
     write_tls_files,
 )
+from baychain.node.localnet.processes import free_port_base
 from baychain.primitives import Address
 from baychain.sdk.client import Client, Signer
 
@@ -51,25 +52,7 @@ NO_COMMIT_WINDOW_S = 6.0
 
 
 def _free_base(count: int) -> int:
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base: int = probe.getsockname()[1]
-        if base + count >= 65_000:
-            continue
-        held: list[socket.socket] = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket()
-                held.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in held:
-                sock.close()
-    raise RuntimeError("no free port range")
+    return free_port_base(count)
 
 
 def _environment() -> dict[str, str]:

@@ -14,7 +14,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from baychain.crypto import dev_private_keys
 from baychain.node.chain import Chain
 from baychain.node.genesis import load_genesis
 from baychain.node.host.datadir import init_node_dir
+from baychain.node.localnet.processes import free_port_base
 from baychain.sdk.client import Client, Signer
 
 ROUNDS = int(os.environ.get("BAYCHAIN_CRASH_ROUNDS", "50"))
@@ -34,10 +34,8 @@ COMMITTED = re.compile(r"committed height=(\d+) hash=0x([0-9a-f]{64})")
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A TCP port on 127.0.0.1 that nothing listens on right now, below the ephemeral range."""
+    return free_port_base(1)
 
 
 class Load(threading.Thread):

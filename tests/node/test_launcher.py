@@ -22,31 +22,14 @@ from baychain.node.host.datadir import load_validator_key
 from baychain.node.host.settings import load_config, parse_config
 from baychain.node.localnet.launcher import check_ports_free, down, running_pids
 from baychain.node.localnet.network_dir import init_network_dir, read_network_dir
+from baychain.node.localnet.processes import free_port_base
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def free_port_range(count: int) -> int:
     """A base port such that ``base .. base+count-1`` are free on loopback right now."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base: int = probe.getsockname()[1]
-        if base + count >= 65_000:
-            continue
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError("no free port range")
+    return free_port_base(count)
 
 
 def baychain(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:

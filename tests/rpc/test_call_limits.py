@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +33,7 @@ import pytest
 from node_process import running_node
 from rpc_rig import Rig
 
+from baychain.node.localnet.processes import free_port_base
 from baychain.rpc.limits import RpcLimits
 from baychain.rpc.server import RpcServer
 
@@ -250,14 +250,8 @@ def test_a_real_node_keeps_answering_and_sealing_under_an_eth_call_flood(
 
 
 def free_base(count: int) -> int:
-    """A port with ``count`` free ports after it (as ``tests/node/test_bft_processes.py``)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base: int = probe.getsockname()[1]
-        if base + count < 65_000:
-            return base
-    raise RuntimeError("no free port range")
+    """A port with ``count`` free ports after it, below the ephemeral range."""
+    return free_port_base(count)
 
 
 def test_a_bft_validator_flooded_with_calls_keeps_up_with_the_others(tmp_path: Path) -> None:

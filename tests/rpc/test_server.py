@@ -26,6 +26,7 @@ import pytest
 from rpc_rig import TOKEN, Rig, hex_of
 
 from baychain.crypto import dev_private_keys
+from baychain.node.localnet.processes import free_port_base
 from baychain.rpc.limits import RpcLimits
 from baychain.rpc.server import RpcServer
 from baychain.sdk.client import Signer
@@ -332,10 +333,8 @@ def test_http_filters_are_bounded_per_client_address(tmp_path: Path) -> None:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A TCP port on 127.0.0.1 that nothing listens on right now, below the ephemeral range."""
+    return free_port_base(1)
 
 
 class NodeProcess:

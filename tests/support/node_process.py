@@ -14,7 +14,6 @@ itself (the HTTP listener upgrading ``GET /`` to a WebSocket).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from baychain.node.localnet.processes import free_port_base
+
 #: The chain id ``baychain init`` picks when none is given.
 DEFAULT_CHAIN_ID = 20261
 #: How long a node may take to answer its first JSON-RPC request.
@@ -34,11 +35,8 @@ STARTUP_TIMEOUT_S = 60.0
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A TCP port on 127.0.0.1 that nothing listens on right now, below the ephemeral range."""
+    return free_port_base(1)
 
 
 @dataclass

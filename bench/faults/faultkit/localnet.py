@@ -18,7 +18,6 @@ import contextlib
 import http.client
 import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -32,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baychain.errors import BayChainError
+from baychain.errors import BayChainError, ConfigError
+from baychain.node.localnet import processes
 from baychain.node.localnet.network_dir import init_network_dir
-from baychain.node.localnet.processes import port_free
 from baychain.sdk.client import Client
 from faultkit.proxy import LinkProxy
 
@@ -56,23 +55,13 @@ class FaultCampaignError(Exception):
     """The campaign could not go on (a node would not start, a wait timed out)."""
 
 
-PORT_RANGE = (20_000, 32_000)
-"""Where the harness puts every port: below Linux's ephemeral range (32768-60999).
-
-A port in that range, free while its node is down, can be handed out as the source
-port of an outgoing connection, even one to itself (a TCP self-connect: the harness
-polling the dead node reads back its own request), and then the node cannot listen
-there again when it restarts."""
-
-
-def free_port_base(count: int, attempts: int = 200) -> int:
-    """A ``base`` such that ``base .. base + count - 1`` are free, inside :data:`PORT_RANGE`."""
-    rng = random.Random()
-    for _ in range(attempts):
-        base = rng.randrange(PORT_RANGE[0], PORT_RANGE[1] - count)
-        if all(port_free(port) for port in range(base, base + count)):
-            return base
-    raise FaultCampaignError(f"found no {count} consecutive free ports in {PORT_RANGE}")
+def free_port_base(count: int) -> int:
+    """A ``base`` with ``count`` free ports after it, below the ephemeral range
+    (:func:`baychain.node.localnet.processes.free_port_base`)."""
+    try:
+        return processes.free_port_base(count)
+    except ConfigError as error:
+        raise FaultCampaignError(str(error)) from None
 
 
 _source = SRC

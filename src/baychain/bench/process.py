@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -23,7 +22,9 @@ from pathlib import Path
 import psutil
 
 from baychain.bench.errors import BenchError
-from baychain.node.localnet.processes import HOST, log_tail, port_free
+from baychain.errors import ConfigError
+from baychain.node.localnet import processes
+from baychain.node.localnet.processes import HOST, log_tail
 
 __all__ = ["HOST", "STOP_TIMEOUT_S", "GroupProcess", "free_port_base", "log_tail"]
 
@@ -32,21 +33,17 @@ STOP_TIMEOUT_S = 10.0
 _POLL_S = 0.05
 
 
-def free_port_base(count: int, attempts: int = 100) -> int:
-    """A port ``base`` such that ``base .. base+count-1`` are free on loopback right now.
+def free_port_base(count: int) -> int:
+    """A port ``base`` such that ``base .. base+count-1`` are free on loopback right now
+    (:func:`baychain.node.localnet.processes.free_port_base`).
 
     Another program may take one before the caller binds it; the caller's start then
     fails with a clear "port in use" error rather than measuring the wrong process.
     """
-    for _ in range(attempts):
-        with socket.socket() as probe:
-            probe.bind((HOST, 0))
-            base: int = probe.getsockname()[1]
-        if base + count > 65_000:
-            continue
-        if all(port_free(port) for port in range(base, base + count)):
-            return base
-    raise BenchError(f"found no {count} consecutive free loopback ports after {attempts} tries")
+    try:
+        return processes.free_port_base(count)
+    except ConfigError as error:
+        raise BenchError(str(error)) from None
 
 
 class GroupProcess:

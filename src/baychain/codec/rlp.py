@@ -116,14 +116,29 @@ def encode_uint(value: int) -> bytes:
     return value.to_bytes((value.bit_length() + 7) // 8, "big")
 
 
-def decode(data: bytes) -> Item:
-    """Decode exactly one canonical RLP item that spans all of ``data``."""
+def decode(data: bytes, *, max_items: int | None = None) -> Item:
+    """Decode exactly one canonical RLP item that spans all of ``data``.
+
+    ``max_items`` bounds how many items the whole tree may hold (every string and list
+    at every depth counts, the top-level item included). A decoder of peer messages with
+    a known shape passes it: a one-byte empty list decodes to a Python list of about 56
+    bytes, so without a bound a 16 MiB frame of them costs seconds of CPU and a gigabyte
+    of memory before the message's shape can be refused. Past the bound this raises
+    :class:`~baychain.errors.DecodingError` having decoded at most ``max_items`` items.
+    """
     if not isinstance(data, bytes):
         data = bytes(data)
-    item, end = _decode_item(data, 0, len(data), 0)
+    budget = None if max_items is None else [max_items - 1]
+    if budget is not None and budget[0] < 0:
+        raise _too_many_items(max_items or 0)
+    item, end = _decode_item(data, 0, len(data), 0, budget)
     if end != len(data):
         raise _trailing(data, end)
     return item
+
+
+def _too_many_items(max_items: int) -> DecodingError:
+    return DecodingError(f"RLP: more than {max_items} items")
 
 
 def decode_list_with_offsets(
@@ -187,7 +202,9 @@ def _long_length(data: bytes, pos: int, size_len: int, limit: int) -> int:
     return length
 
 
-def _decode_item(data: bytes, pos: int, limit: int, depth: int) -> tuple[Item, int]:
+def _decode_item(
+    data: bytes, pos: int, limit: int, depth: int, budget: list[int] | None = None
+) -> tuple[Item, int]:
     """Decode the item at ``pos`` that must end by ``limit``; return it and where it ends."""
     if pos >= limit:
         raise _overrun(pos, pos + 1, limit, len(data))
@@ -215,7 +232,7 @@ def _decode_item(data: bytes, pos: int, limit: int, depth: int) -> tuple[Item, i
     start, end = _list_bounds(data, pos, limit)
     if depth >= MAX_DEPTH:
         raise DecodingError(f"RLP: lists nested deeper than {MAX_DEPTH} levels at offset {pos}")
-    return _decode_items(data, start, end, depth + 1, None), end
+    return _decode_items(data, start, end, depth + 1, None, budget), end
 
 
 def _list_bounds(data: bytes, pos: int, limit: int) -> tuple[int, int]:
@@ -234,16 +251,27 @@ def _list_bounds(data: bytes, pos: int, limit: int) -> tuple[int, int]:
 
 
 def _decode_items(
-    data: bytes, start: int, end: int, depth: int, offsets: list[int] | None
+    data: bytes,
+    start: int,
+    end: int,
+    depth: int,
+    offsets: list[int] | None,
+    budget: list[int] | None = None,
 ) -> list[Item]:
     """Decode the items of the list payload ``data[start:end]``, each at nesting ``depth``.
 
-    When ``offsets`` is a list, append to it the offset at which each item starts.
+    When ``offsets`` is a list, append to it the offset at which each item starts. When
+    ``budget`` is given, ``budget[0]`` is how many more items may be decoded (shared by
+    the whole tree); each item takes one, and none left raises DecodingError.
     """
     items: list[Item] = []
     append = items.append
     cursor = start
     while cursor < end:
+        if budget is not None:
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise DecodingError("RLP: more items than the message may hold")
         if offsets is not None:
             offsets.append(cursor)
         first = data[cursor]
@@ -259,7 +287,7 @@ def _decode_items(
                 append(data[cursor + 1 : stop])
                 cursor = stop
                 continue
-        child, cursor = _decode_item(data, cursor, end, depth)
+        child, cursor = _decode_item(data, cursor, end, depth, budget)
         append(child)
     return items
 

@@ -72,7 +72,9 @@ def decode_certificate(data: bytes) -> CommitCertificate:
     Canonical means: four fields, integers without leading zeros, a 32-byte hash, at
     least one signer, signers in strictly increasing index order (hence distinct).
     """
-    fields = rlp.decode_list(rlp.decode(data), 4, name="commit certificate")
+    # four fields, the signature list, and an [index, signature] pair per signer
+    max_items = 6 + 3 * MAX_SIGNERS
+    fields = rlp.decode_list(rlp.decode(data, max_items=max_items), 4, name="commit certificate")
     height = rlp.decode_uint(fields[0], name="certificate height", max_bytes=8)
     round_ = rlp.decode_uint(fields[1], name="certificate round", max_bytes=4)
     block_hash = rlp.decode_fixed(fields[2], 32, name="certificate block hash")

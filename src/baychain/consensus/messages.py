@@ -193,9 +193,16 @@ def encode_message(message: Message) -> bytes:
     raise TypeError(f"not a consensus message: {type(message).__name__}")
 
 
+MAX_MESSAGE_ITEMS = 64
+"""RLP items one consensus message may hold (its fields; a proposal's block travels as one
+string): decoding a peer's message stops past this, before it can cost much."""
+
+
 def decode_message(data: bytes) -> Message:
     """Decode one message; raise DecodingError for anything but a canonical encoding."""
-    fields = rlp.decode_list(rlp.decode(data), name="consensus message")
+    fields = rlp.decode_list(
+        rlp.decode(data, max_items=MAX_MESSAGE_ITEMS), name="consensus message"
+    )
     if not fields:
         raise DecodingError("consensus message is an empty list")
     kind = rlp.decode_uint(fields[0], name="message kind", max_bytes=1)

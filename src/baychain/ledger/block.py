@@ -26,6 +26,7 @@ from baychain.ledger.transactions import Transaction, decode_transactions
 from baychain.primitives import Hash32
 
 __all__ = [
+    "MAX_BLOCK_ITEMS",
     "Block",
     "KnownTransactions",
     "block_hash",
@@ -34,6 +35,12 @@ __all__ = [
     "decode_header_only",
     "encode_block",
 ]
+
+
+MAX_BLOCK_ITEMS = 1_000_000
+"""RLP items a block may hold: its three fields, the header's, and one string per
+transaction (a million transactions would take 21 billion gas). Decoding a block a peer
+sent stops past this, so junk cannot cost more than a bounded amount of memory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +84,7 @@ def decode_block(
     does not parse, and :class:`~baychain.errors.InvalidBlock` naming the index
     when one of its transactions is malformed or invalid.
     """
-    fields = rlp.decode_list(rlp.decode(data), 3, name="block")
+    fields = rlp.decode_list(rlp.decode(data, max_items=MAX_BLOCK_ITEMS), 3, name="block")
     header = header_from_item(fields[0])
     raw_txs = [
         rlp.decode_bytes(raw, name=f"block transaction {index}")
@@ -121,5 +128,5 @@ def decode_certified_header(data: bytes) -> tuple[Header, bytes]:
 
     Raise :class:`~baychain.errors.DecodingError` when the block's structure does not parse.
     """
-    fields = rlp.decode_list(rlp.decode(data), 3, name="block")
+    fields = rlp.decode_list(rlp.decode(data, max_items=MAX_BLOCK_ITEMS), 3, name="block")
     return header_from_item(fields[0]), rlp.decode_bytes(fields[2], name="block certificate")

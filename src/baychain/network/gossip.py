@@ -92,7 +92,9 @@ def encode_transactions(
 
 def decode_batch(payload: bytes) -> GossipBatch:
     """Decode a TRANSACTIONS payload strictly; raise DecodingError otherwise."""
-    fields = rlp.decode_list(rlp.decode(payload), name="transaction batch")
+    # the batch, its two lists, the covered peer ids and the raw transactions
+    max_items = 3 + MAX_COVERED + MAX_GOSSIP_BATCH
+    fields = rlp.decode_list(rlp.decode(payload, max_items=max_items), name="transaction batch")
     if len(fields) != 2:
         raise DecodingError(f"a gossip batch has 2 fields, got {len(fields)}")
     ids = rlp.decode_list(fields[0], name="gossip coverage")

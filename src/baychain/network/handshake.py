@@ -88,6 +88,9 @@ MAX_VERSIONS = 16
 MAX_GOODBYE_TEXT_BYTES = 512
 """Longest reason text kept from a peer's Goodbye."""
 
+MAX_HANDSHAKE_ITEMS = 16 + MAX_VERSIONS
+"""RLP items one handshake message may hold (a Hello's fields and its version list)."""
+
 _SIGNED_PREFIX = b"\x19"
 
 
@@ -217,7 +220,7 @@ def encode_hello(hello: Hello) -> bytes:
 def decode_hello(payload: bytes) -> Hello:
     """Decode a HELLO payload strictly; raise DecodingError for anything else."""
     versions, chain_id, genesis, public_key, challenge = rlp.decode_list(
-        rlp.decode(payload), 5, name="hello"
+        rlp.decode(payload, max_items=MAX_HANDSHAKE_ITEMS), 5, name="hello"
     )
     version_items = rlp.decode_list(versions, name="hello versions")
     if not version_items or len(version_items) > MAX_VERSIONS:
@@ -238,7 +241,9 @@ def encode_proof(signature: bytes) -> bytes:
 
 def decode_proof(payload: bytes) -> bytes:
     """Decode a PROOF payload; return the signature."""
-    (signature,) = rlp.decode_list(rlp.decode(payload), 1, name="proof")
+    (signature,) = rlp.decode_list(
+        rlp.decode(payload, max_items=MAX_HANDSHAKE_ITEMS), 1, name="proof"
+    )
     return rlp.decode_bytes(signature, name="signature", max_len=128)
 
 
@@ -250,7 +255,9 @@ def encode_goodbye(reason: str, detail: str = "") -> bytes:
 
 def decode_goodbye(payload: bytes) -> tuple[str, str]:
     """Decode a GOODBYE payload into (reason, detail); raise DecodingError if malformed."""
-    reason, detail = rlp.decode_list(rlp.decode(payload), 2, name="goodbye")
+    reason, detail = rlp.decode_list(
+        rlp.decode(payload, max_items=MAX_HANDSHAKE_ITEMS), 2, name="goodbye"
+    )
     code = rlp.decode_bytes(reason, name="goodbye reason", max_len=32)
     text = rlp.decode_bytes(detail, name="goodbye detail", max_len=MAX_GOODBYE_TEXT_BYTES)
     return code.decode("ascii", "replace"), text.decode("utf-8", "replace")

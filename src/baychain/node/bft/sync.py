@@ -151,7 +151,7 @@ def encode_status(status: ChainStatus) -> bytes:
 
 def decode_status(payload: bytes) -> ChainStatus:
     """Inverse of :func:`encode_status`; DecodingError if malformed."""
-    fields = rlp.decode_list(rlp.decode(payload), 2, name="status")
+    fields = rlp.decode_list(rlp.decode(payload, max_items=3), 2, name="status")
     height = rlp.decode_uint(fields[0], name="status height", max_bytes=8)
     return ChainStatus(height, Hash32(rlp.decode_fixed(fields[1], 32, name="status head hash")))
 
@@ -163,7 +163,7 @@ def encode_block_request(request: BlockRequest) -> bytes:
 
 def decode_block_request(payload: bytes) -> BlockRequest:
     """Inverse of :func:`encode_block_request`; DecodingError if malformed or out of range."""
-    fields = rlp.decode_list(rlp.decode(payload), 2, name="block request")
+    fields = rlp.decode_list(rlp.decode(payload, max_items=3), 2, name="block request")
     start = rlp.decode_uint(fields[0], name="request start", max_bytes=8)
     count = rlp.decode_uint(fields[1], name="request count", max_bytes=8)
     if start < 1 or not 1 <= count <= MAX_BLOCKS_PER_RESPONSE:
@@ -180,7 +180,9 @@ def encode_block_response(blocks: list[bytes]) -> bytes:
 
 def decode_block_response(payload: bytes) -> list[bytes]:
     """Inverse of :func:`encode_block_response`; DecodingError if malformed or too long."""
-    items = rlp.decode_list(rlp.decode(payload), name="block response")
+    items = rlp.decode_list(
+        rlp.decode(payload, max_items=1 + MAX_BLOCKS_PER_RESPONSE), name="block response"
+    )
     if len(items) > MAX_BLOCKS_PER_RESPONSE:
         raise DecodingError(f"a block response holds at most {MAX_BLOCKS_PER_RESPONSE} blocks")
     return [rlp.decode_bytes(item, name="response block") for item in items]

@@ -7,10 +7,13 @@ port is free and read the end of a log to show why a process died.
 
 from __future__ import annotations
 
+import random
 import socket
 from pathlib import Path
 
-__all__ = ["HOST", "log_tail", "port_free"]
+from baychain.errors import ConfigError
+
+__all__ = ["HOST", "PORT_RANGE", "free_port_base", "log_tail", "port_free"]
 
 HOST = "127.0.0.1"
 """Every process a local network or a benchmark starts listens on loopback only."""
@@ -26,6 +29,25 @@ def port_free(port: int, host: str = HOST) -> bool:
         except OSError:
             return False
     return True
+
+
+PORT_RANGE = (20_000, 32_000)
+"""Where :func:`free_port_base` looks: below Linux's ephemeral range (32768-60999).
+
+A port in that range, free while its node is down, can be handed out as the source port
+of an outgoing connection (even one to itself, a TCP self-connect), and then the node
+cannot listen there again when it restarts."""
+
+
+def free_port_base(count: int, attempts: int = 200) -> int:
+    """A ``base`` such that ``base .. base + count - 1`` are free on loopback right now,
+    inside :data:`PORT_RANGE` (another program may still take one before it is bound)."""
+    draw = random.Random()  # which free range is used decides nothing about the chain
+    for _ in range(attempts):
+        base = draw.randrange(PORT_RANGE[0], PORT_RANGE[1] - count)
+        if all(port_free(port) for port in range(base, base + count)):
+            return base
+    raise ConfigError(f"found no {count} consecutive free loopback ports in {PORT_RANGE}")
 
 
 def log_tail(path: Path, lines: int = 20) -> str:
