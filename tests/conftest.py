@@ -6,7 +6,7 @@ marker itself is declared in pyproject.toml.
 
 Under CI (``CI=true``) a test that skips for any reason other than the ``slow``
 marker fails instead: CI installs everything the suite needs (scripts/setup), so a
-skip there means a missing install step, not a laptop without chromium.
+skip there means a missing install step, not a laptop without some tool.
 
 ``--seeds N`` sets how many seeds the consensus simulator test runs (default
 1,000; ``pytest tests/consensus --seeds 100000`` for a long run).

@@ -32,7 +32,6 @@ import json
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,13 +39,13 @@ from pathlib import Path
 from typing import Any
 
 from faultkit.attacks import ATTACKS
-from faultkit.checks import end_checks_or_error, wait_converged, write_summary
+from faultkit.campaign import add_common_options, finish, network_directory
+from faultkit.checks import end_checks_or_error, wait_converged
 from faultkit.load import Load
 from faultkit.localnet import (
     FaultCampaignError,
     LocalNetwork,
     environment,
-    snapshot_sources,
     wait_for,
 )
 
@@ -255,19 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--attack", choices=("all", *ATTACKS), default="all")
     parser.add_argument("--duration-s", type=float, default=30.0)
     parser.add_argument("--baseline-s", type=float, default=30.0)
-    parser.add_argument("--rate", type=float, default=8.0, help="offered tx/s (default 8)")
-    parser.add_argument("--dir", type=Path, default=None, help="network directory (new)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument(
-        "--live-sources",
-        action="store_true",
-        help="run the nodes from src/ itself, not from a copy taken at the start",
-    )
+    add_common_options(parser, DEFAULT_OUT)
     args = parser.parse_args(argv)
-    directory = args.dir or Path(tempfile.mkdtemp(prefix="baychain-byzantine-")) / "net"
-    if not args.live_sources:
-        snapshot = snapshot_sources(Path(tempfile.mkdtemp(prefix="baychain-src-")))
-        print(f"nodes run from a snapshot of src/: {snapshot}")
+    directory = network_directory(args, "byzantine")
     attacks = list(ATTACKS) if args.attack == "all" else [args.attack]
     net = LocalNetwork.create(directory)
     try:
@@ -280,11 +269,14 @@ def main(argv: list[str] | None = None) -> int:
         )
     finally:
         net.stop()
-    summary["command"] = " ".join(["bench/faults/byzantine.py", *(argv or sys.argv[1:])])
-    summary["network_dir"] = str(directory)
-    print_summary(summary)
-    write_summary(args.out, summary)
-    print(f"  summary written to {args.out}; node logs in {directory}")
+    finish(
+        summary,
+        script="bench/faults/byzantine.py",
+        argv=argv,
+        directory=directory,
+        out=args.out,
+        print_summary=print_summary,
+    )
     return 1 if summary["transactions_lost"] or summary["forks"] or summary["errors"] else 0
 
 

@@ -27,15 +27,15 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from faultkit.checks import end_checks_or_error, write_summary
+from faultkit.campaign import add_common_options, finish, network_directory
+from faultkit.checks import end_checks_or_error
 from faultkit.load import Load
-from faultkit.localnet import FaultCampaignError, LocalNetwork, snapshot_sources, wait_for
+from faultkit.localnet import FaultCampaignError, LocalNetwork, wait_for
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "faults" / "crash.json"
 PROGRESS_BLOCKS = 2
@@ -224,22 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     """Start a network, run the campaign, print and write the summary; 1 on a failed check."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cycles", type=int, default=100)
-    parser.add_argument("--rate", type=float, default=8.0, help="offered tx/s (default 8)")
     parser.add_argument("--double-every", type=int, default=5, help="every Nth cycle kills two")
     parser.add_argument("--halt-window-s", type=float, default=6.0)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--dir", type=Path, default=None, help="network directory (new)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument(
-        "--live-sources",
-        action="store_true",
-        help="run the nodes from src/ itself, not from a copy taken at the start",
-    )
+    add_common_options(parser, DEFAULT_OUT)
     args = parser.parse_args(argv)
-    directory = args.dir or Path(tempfile.mkdtemp(prefix="baychain-crash-")) / "net"
-    if not args.live_sources:
-        snapshot = snapshot_sources(Path(tempfile.mkdtemp(prefix="baychain-src-")))
-        print(f"nodes run from a snapshot of src/: {snapshot}")
+    directory = network_directory(args, "crash")
     net = LocalNetwork.create(directory)
     try:
         summary = run_crash_campaign(
@@ -252,11 +242,14 @@ def main(argv: list[str] | None = None) -> int:
         )
     finally:
         net.stop()
-    summary["command"] = " ".join(["bench/faults/crash.py", *(argv or sys.argv[1:])])
-    summary["network_dir"] = str(directory)
-    print_summary(summary)
-    write_summary(args.out, summary)
-    print(f"  summary written to {args.out}; node logs in {directory}")
+    finish(
+        summary,
+        script="bench/faults/crash.py",
+        argv=argv,
+        directory=directory,
+        out=args.out,
+        print_summary=print_summary,
+    )
     failed = summary["transactions_lost"] or summary["forks"] or summary["halt_violations"]
     return 1 if failed or summary["errors"] else 0
 
